@@ -1,0 +1,8 @@
+/* weft.h — the whole weft API. Include this, or the module headers you use. */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include "weft/base.h"
+#include "weft/proc.h"
+
+#endif /* WEFT_H */

@@ -1,0 +1,826 @@
+/*
+ * weft/proc.h: spawning, stdio wiring, communicate, wait, signals,
+ * pipelines. Every test runs under the fd/zombie leak check.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "weft/proc.h"
+
+#define CHILD PROC_CHILD
+#define SOON (weft_now() + 60 * WEFT_SEC) /* generous: sanitizer builds */
+
+/* Run proc_child with args, stdout piped; return its status and stdout. */
+static int run_child(weft_spawn_opts o, weft_buf *out, int *status)
+{
+	weft_proc *p;
+	int rc;
+
+	o.out = WEFT_PIPE;
+	rc = weft_proc_spawn(&p, &o);
+	if (rc < 0)
+		return rc;
+	rc = weft_proc_communicate(p, NULL, 0, out, NULL, SOON);
+	assert_int_equal(rc, 0);
+	rc = weft_proc_wait(p, SOON, status);
+	weft_proc_free(p);
+	return rc;
+}
+
+/* out as a NUL-terminated string */
+static const char *str(weft_buf *b)
+{
+	assert_int_equal(weft_buf_reserve(b, 1), 0);
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
+static void exit_codes(void **state)
+{
+	int status = -1;
+
+	(void)state;
+	for (int code = 0; code < 256; code += 51) {
+		char arg[8];
+		const char *argv[] = {CHILD, "exit", arg, NULL};
+		weft_proc *p;
+
+		snprintf(arg, sizeof(arg), "%d", code);
+		assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv}), 0);
+		assert_true(weft_proc_pid(p) > 0);
+		assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+		assert_int_equal(status, code);
+		/* Reaped: the same answer again, at once. */
+		status = -1;
+		assert_int_equal(weft_proc_wait(p, 0, &status), 0);
+		assert_int_equal(status, code);
+		assert_int_equal(weft_proc_send_signal(p, SIGTERM), -ESRCH);
+		weft_proc_free(p);
+	}
+}
+
+static void path_lookup_and_exec_errors(void **state)
+{
+	weft_proc *p = (weft_proc *)1;
+	char tmpl[] = "/tmp/weft-noexec-XXXXXX";
+	int fd;
+
+	(void)state;
+	const char *missing[] = {"weft-no-such-program-xyz", NULL};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = missing}), -ENOENT);
+	assert_null(p);
+	const char *missing_path[] = {"/nonexistent/dir/prog", NULL};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = missing_path}), -ENOENT);
+
+	/* A file that exists but is not executable. */
+	fd = mkstemp(tmpl);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
+	close(fd);
+	const char *noexec[] = {tmpl, NULL};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = noexec}), -EACCES);
+	/* A directory is not a program either. */
+	const char *dir[] = {"/tmp", NULL};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = dir}), -EACCES);
+	unlink(tmpl);
+
+	/* Bad working directory: reported by spawn, not by a child exiting 127. */
+	const char *ok[] = {CHILD, "exit", "0", NULL};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = ok,
+			 .cwd = "/nonexistent-weft-dir"}), -ENOENT);
+	assert_null(p);
+
+	/* PATH of a replaced environment decides the lookup. */
+	const char *t[] = {"true", NULL};
+	const char *no_path[] = {"PATH=/nonexistent", NULL};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = t,
+			 .env = no_path, .env_replace = true}), -ENOENT);
+	const char *good_path[] = {"PATH=/nonexistent:/usr/bin:/bin", NULL};
+	int status = -1;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = t,
+			 .env = good_path, .env_replace = true}), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(p);
+
+	/* .file overrides argv[0] for the lookup; argv[0] is what the child sees. */
+	const char *named[] = {"some-name", "exit", "7", NULL};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = named,
+			 .file = CHILD}), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 7);
+	weft_proc_free(p);
+}
+
+static void bad_input_is_an_error_code(void **state)
+{
+	weft_proc *p = NULL;
+	int fds[2];
+	const char *argv[] = {CHILD, "exit", "0", NULL};
+	const char *empty[] = {"", NULL};
+	const char *none[] = {NULL};
+
+	(void)state;
+	assert_int_equal(weft_proc_spawn(NULL, &(weft_spawn_opts){.argv = argv}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, NULL), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){0}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = empty}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = none}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .file = ""}), -EINVAL);
+	/* stdio kinds on the wrong stream, or out of range */
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .in = WEFT_TO_STDOUT}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .out = WEFT_CHAIN(NULL)}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .in = WEFT_CHAIN(NULL)}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .err = {.kind = (enum weft_stdio_kind)42}}), -EINVAL);
+	/* fds that are not open */
+	assert_true(pipe(fds) == 0);
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .out = WEFT_FD(fds[0])}), -EBADF);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .out = WEFT_FD(-1)}), -EBADF);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .pass_fds = &fds[0], .n_pass_fds = 1}), -EBADF);
+	int two = 2;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .pass_fds = &two, .n_pass_fds = 1}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .n_pass_fds = 1}), -EINVAL);
+	/* a chain source whose stdout is not a pipe */
+	weft_proc *src;
+	assert_int_equal(weft_proc_spawn(&src, &(weft_spawn_opts){.argv = argv}), 0);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .in = WEFT_CHAIN(src)}), -EINVAL);
+	assert_int_equal(weft_proc_wait(src, SOON, NULL), 0);
+	weft_proc_free(src);
+	/* communicate with input but no stdin pipe */
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv}), 0);
+	assert_int_equal(weft_proc_communicate(p, "x", 1, NULL, NULL, SOON), -EINVAL);
+	assert_int_equal(weft_proc_communicate(p, NULL, 1, NULL, NULL, SOON), -EINVAL);
+	assert_int_equal(weft_proc_send_signal(p, -1), -EINVAL);
+	assert_int_equal(weft_proc_send_signal(p, 1000), -EINVAL);
+	assert_int_equal(weft_proc_wait(p, SOON, NULL), 0);
+	weft_proc_free(p);
+	weft_proc_free(NULL);
+	assert_int_equal(weft_pipeline_spawn(NULL, NULL, 0, NULL), -EINVAL);
+}
+
+static void environment(void **state)
+{
+	weft_buf out = {0};
+	int status;
+
+	(void)state;
+	setenv("WEFT_TEST_INHERITED", "parent", 1);
+	setenv("WEFT_TEST_GONE", "x", 1);
+
+	const char *get[] = {CHILD, "env", "WEFT_TEST_INHERITED", NULL};
+	assert_int_equal(run_child((weft_spawn_opts){.argv = get}, &out, &status), 0);
+	assert_string_equal(str(&out), "parent\n");
+
+	/* Replace: exactly the given environment. */
+	const char *all[] = {CHILD, "envall", NULL};
+	const char *repl[] = {"A=1", "B=two words", NULL};
+	out.len = 0;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = all, .env = repl,
+			 .env_replace = true}, &out, &status), 0);
+	assert_string_equal(str(&out), "A=1\nB=two words\n");
+	out.len = 0;
+	const char *nothing[] = {NULL};
+	assert_int_equal(run_child((weft_spawn_opts){.argv = all, .env = nothing,
+			 .env_replace = true}, &out, &status), 0);
+	assert_string_equal(str(&out), "");
+
+	/* Override: set, replace, unset in a copy of ours (the seed's password). */
+	const char *over[] = {"password=s3cret", "WEFT_TEST_INHERITED=first",
+			      "WEFT_TEST_INHERITED=child", "WEFT_TEST_GONE", NULL};
+	out.len = 0;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = all, .env = over},
+				   &out, &status), 0);
+	str(&out);
+	assert_non_null(strstr(out.data, "password=s3cret\n"));
+	assert_non_null(strstr(out.data, "WEFT_TEST_INHERITED=child\n"));
+	assert_null(strstr(out.data, "WEFT_TEST_INHERITED=first"));
+	assert_null(strstr(out.data, "WEFT_TEST_GONE"));
+	assert_non_null(strstr(out.data, "PATH="));
+	/* ours is untouched */
+	assert_string_equal(getenv("WEFT_TEST_INHERITED"), "parent");
+	assert_string_equal(getenv("WEFT_TEST_GONE"), "x");
+	unsetenv("WEFT_TEST_INHERITED");
+	unsetenv("WEFT_TEST_GONE");
+	weft_buf_free(&out);
+}
+
+static void working_directory(void **state)
+{
+	weft_buf out = {0};
+	int status;
+	const char *argv[] = {CHILD, "cwd", NULL};
+
+	(void)state;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = argv, .cwd = "/usr"},
+				   &out, &status), 0);
+	assert_string_equal(str(&out), "/usr\n");
+	/* A relative program path is resolved in the new directory, as exec does. */
+	const char *rel[] = {"./bin/true", NULL};
+	weft_proc *p;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = rel,
+			 .cwd = "/usr"}), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(p);
+	weft_buf_free(&out);
+}
+
+static void fill(char *p, size_t n, int salt)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)((i * 31 + (size_t)salt) % 251);
+}
+
+/* 64 MiB in and 64 MiB out at once: a naive write-then-read deadlocks. */
+static void large_io_both_ways(void **state)
+{
+	size_t n = 64u << 20;
+	char *in = malloc(n);
+	weft_buf out = {0}, err = {0};
+	weft_proc *p;
+	int status;
+	const char *argv[] = {CHILD, "cat", NULL};
+
+	(void)state;
+	fill(in, n, 5);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .in = WEFT_PIPE, .out = WEFT_PIPE, .err = WEFT_PIPE}), 0);
+	assert_int_equal(weft_proc_communicate(p, in, n, &out, &err, SOON), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	assert_int_equal(out.len, n);
+	assert_true(memcmp(out.data, in, n) == 0);
+	assert_int_equal(err.len, 0);
+	/* every pipe end is closed after communicate */
+	assert_int_equal(weft_proc_stdin(p), -1);
+	assert_int_equal(weft_proc_stdout(p), -1);
+	assert_int_equal(weft_proc_stderr(p), -1);
+	weft_proc_free(p);
+
+	/* 64 MiB on stdout and on stderr at once, interleaved by the child. */
+	const char *prod[] = {CHILD, "produce", "67108864", NULL};
+	out.len = 0;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = prod,
+			 .out = WEFT_PIPE, .err = WEFT_PIPE}), 0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, &err, SOON), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	assert_int_equal(out.len, n);
+	assert_int_equal(err.len, n);
+	fill(in, n, 1);
+	assert_true(memcmp(out.data, in, n) == 0);
+	fill(in, n, 2);
+	assert_true(memcmp(err.data, in, n) == 0);
+	weft_proc_free(p);
+	free(in);
+	weft_buf_free(&out);
+	weft_buf_free(&err);
+}
+
+static void communicate_deadline_keeps_data(void **state)
+{
+	weft_buf out = {0};
+	weft_proc *p;
+	int status;
+	const char *argv[] = {CHILD, "sleep", "30000", "hello", NULL};
+	int64_t t0, dt;
+
+	(void)state;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .out = WEFT_PIPE}), 0);
+	t0 = weft_now();
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL,
+					       t0 + 300 * WEFT_MSEC), -ETIMEDOUT);
+	dt = weft_now() - t0;
+	assert_true(dt >= 300 * WEFT_MSEC);
+	assert_true(dt < 10 * WEFT_SEC);
+	assert_string_equal(str(&out), "hello\n");
+	/* Left running, as Python leaves it: the caller decides. */
+	assert_int_equal(weft_proc_poll(p, &status), -ETIMEDOUT);
+	assert_int_equal(weft_proc_kill(p), 0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, SOON), 0);
+	assert_string_equal(str(&out), "hello\n"); /* nothing lost, nothing twice */
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, -SIGKILL);
+	weft_proc_free(p);
+
+	/* An expired deadline still polls once: data already there is read. */
+	const char *quick[] = {CHILD, "both", NULL};
+	out.len = 0;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = quick,
+			 .out = WEFT_PIPE, .err = WEFT_TO_STDOUT}), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, 0), 0);
+	assert_string_equal(str(&out), "out\nerr\n");
+	weft_proc_free(p);
+	weft_buf_free(&out);
+}
+
+/* Input interrupted by a deadline resumes where it stopped, byte-exact. */
+static void communicate_resumes_input(void **state)
+{
+	size_t n = 8u << 20;
+	char *in = malloc(n);
+	weft_buf out = {0};
+	weft_proc *p;
+	int status;
+	const char *argv[] = {CHILD, "cat", "500", NULL}; /* reads after 500 ms */
+
+	(void)state;
+	fill(in, n, 9);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .in = WEFT_PIPE, .out = WEFT_PIPE}), 0);
+	assert_int_equal(weft_proc_communicate(p, in, n, &out, NULL,
+					       weft_now() + 100 * WEFT_MSEC), -ETIMEDOUT);
+	assert_true(out.len < n);
+	assert_int_equal(weft_proc_communicate(p, in, n, &out, NULL, SOON), 0);
+	assert_int_equal(out.len, n);
+	assert_true(memcmp(out.data, in, n) == 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(p);
+	free(in);
+	weft_buf_free(&out);
+}
+
+/* A child that exits without reading its input: no SIGPIPE kills us. */
+static void child_ignores_input(void **state)
+{
+	size_t n = 4u << 20;
+	char *in = calloc(1, n);
+	weft_proc *p;
+	int status;
+	const char *argv[] = {CHILD, "exit", "0", NULL};
+
+	(void)state;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+			 .in = WEFT_PIPE}), 0);
+	assert_int_equal(weft_proc_communicate(p, in, n, NULL, NULL, SOON), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(p);
+	free(in);
+	/* No SIGPIPE left pending for us either. */
+	sigset_t pending;
+	sigpending(&pending);
+	assert_false(sigismember(&pending, SIGPIPE));
+}
+
+static void wait_deadline_and_signals(void **state)
+{
+	weft_proc *p;
+	int status;
+	int64_t t0, dt;
+	const char *sleeper[] = {CHILD, "sleep", "30000", NULL};
+
+	(void)state;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = sleeper}), 0);
+	t0 = weft_now();
+	assert_int_equal(weft_proc_wait(p, t0 + 200 * WEFT_MSEC, &status), -ETIMEDOUT);
+	dt = weft_now() - t0;
+	assert_true(dt >= 200 * WEFT_MSEC);
+	assert_true(dt < 5 * WEFT_SEC);
+	assert_int_equal(weft_proc_poll(p, &status), -ETIMEDOUT);
+	assert_int_equal(weft_proc_terminate(p), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, -SIGTERM);
+	weft_proc_free(p);
+
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = sleeper}), 0);
+	assert_int_equal(weft_proc_kill(p), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, -SIGKILL);
+	assert_int_equal(weft_proc_kill(p), -ESRCH);
+	weft_proc_free(p);
+
+	/* A child that kills itself. */
+	const char *raiser[] = {CHILD, "raise", "6", NULL};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = raiser}), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, -SIGABRT);
+	weft_proc_free(p);
+}
+
+/* The same waits without pidfds: the waitpid-polling fallback. */
+static void wait_without_pidfd(void **state)
+{
+	(void)state;
+	setenv("WEFT_PROC_NO_PIDFD", "1", 1);
+	wait_deadline_and_signals(state);
+	exit_codes(state);
+	unsetenv("WEFT_PROC_NO_PIDFD");
+}
+
+static void stdio_kinds(void **state)
+{
+	weft_buf out = {0};
+	weft_proc *p;
+	int status;
+	char tmpl[] = "/tmp/weft-out-XXXXXX";
+
+	(void)state;
+	/* /dev/null in: cat sees EOF at once; err to stdout merges. */
+	const char *cat[] = {CHILD, "cat", NULL};
+	assert_int_equal(run_child((weft_spawn_opts){.argv = cat,
+			 .in = WEFT_DEVNULL}, &out, &status), 0);
+	assert_int_equal(out.len, 0);
+	const char *both[] = {CHILD, "both", NULL};
+	assert_int_equal(run_child((weft_spawn_opts){.argv = both,
+			 .err = WEFT_TO_STDOUT}, &out, &status), 0);
+	assert_string_equal(str(&out), "out\nerr\n");
+	/* stdout to /dev/null, stderr piped */
+	weft_buf err = {0};
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = both,
+			 .out = WEFT_DEVNULL, .err = WEFT_PIPE}), 0);
+	assert_int_equal(weft_proc_stdout(p), -1);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, NULL, &err, SOON), 0);
+	assert_string_equal(str(&err), "err\n");
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	weft_proc_free(p);
+	/* A file of ours as stdout; we keep our fd. */
+	int fd = mkstemp(tmpl);
+	assert_true(fd >= 0);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = both,
+			 .out = WEFT_FD(fd), .err = WEFT_TO_STDOUT}), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	weft_proc_free(p);
+	char got[16] = {0};
+	assert_int_equal(pread(fd, got, sizeof(got) - 1, 0), 8);
+	assert_string_equal(got, "out\nerr\n");
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	close(fd);
+	unlink(tmpl);
+	/* stdin from our fd 0 routed onto stdout: source fds in 0..2 */
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "swap", 4), 4);
+	close(pfd[1]);
+	int saved_in = dup(0);
+	assert_true(dup2(pfd[0], 0) == 0);
+	close(pfd[0]);
+	out.len = 0;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = cat,
+			 .in = WEFT_FD(0)}, &out, &status), 0);
+	assert_string_equal(str(&out), "swap");
+	assert_true(dup2(saved_in, 0) == 0);
+	close(saved_in);
+	weft_buf_free(&out);
+	weft_buf_free(&err);
+}
+
+static void process_group_and_session(void **state)
+{
+	weft_buf out = {0};
+	int status, pid, pgrp, sid;
+	const char *ids[] = {CHILD, "ids", NULL};
+
+	(void)state;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = ids}, &out, &status), 0);
+	assert_int_equal(sscanf(str(&out), "%d %d %d", &pid, &pgrp, &sid), 3);
+	assert_int_equal(pgrp, getpgrp());
+	out.len = 0;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = ids,
+			 .new_process_group = true}, &out, &status), 0);
+	assert_int_equal(sscanf(str(&out), "%d %d %d", &pid, &pgrp, &sid), 3);
+	assert_int_equal(pgrp, pid);
+	assert_int_equal(sid, getsid(0));
+	out.len = 0;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = ids,
+			 .new_session = true}, &out, &status), 0);
+	assert_int_equal(sscanf(str(&out), "%d %d %d", &pid, &pgrp, &sid), 3);
+	assert_int_equal(sid, pid);
+	assert_int_equal(pgrp, pid);
+	weft_buf_free(&out);
+}
+
+static void child_signal_state_is_clean(void **state)
+{
+	weft_buf out = {0};
+	int status;
+	sigset_t block, old;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, was;
+	const char *argv[] = {CHILD, "signals", NULL};
+
+	(void)state;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	sigaction(SIGPIPE, &ign, &was);
+	assert_int_equal(run_child((weft_spawn_opts){.argv = argv}, &out, &status), 0);
+	assert_string_equal(str(&out), "default unblocked\n");
+	sigaction(SIGPIPE, &was, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	weft_buf_free(&out);
+}
+
+/* Parse the child's "fds" line. */
+static int parse_fds(const char *s, int *fds, int max)
+{
+	int n = 0, off;
+
+	while (n < max && sscanf(s, "%d%n", &fds[n], &off) == 1) {
+		n++;
+		s += off;
+	}
+	return n;
+}
+
+static void only_stdio_and_pass_fds_are_inherited(void **state)
+{
+	weft_buf out = {0};
+	int status, leaky[2], passed[2], got[64], n;
+	const char *argv[] = {CHILD, "fds", NULL};
+
+	(void)state;
+	/* Both pipes lack O_CLOEXEC on purpose: weft closes them anyway. */
+	assert_int_equal(pipe(leaky), 0);
+	assert_int_equal(pipe(passed), 0);
+	assert_int_equal(run_child((weft_spawn_opts){.argv = argv}, &out, &status), 0);
+	n = parse_fds(str(&out), got, 64);
+	assert_int_equal(n, 3);
+	assert_int_equal(got[0], 0);
+	assert_int_equal(got[2], 2);
+
+	int pass[] = {passed[1], passed[0], passed[1]}; /* unsorted, duplicated */
+	out.len = 0;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = argv, .pass_fds = pass,
+			 .n_pass_fds = 3}, &out, &status), 0);
+	n = parse_fds(str(&out), got, 64);
+	assert_int_equal(n, 5);
+	int lo = passed[0] < passed[1] ? passed[0] : passed[1];
+	int hi = passed[0] < passed[1] ? passed[1] : passed[0];
+	assert_int_equal(got[3], lo);
+	assert_int_equal(got[4], hi);
+	/* a pass_fd with O_CLOEXEC set is still passed */
+	fcntl(passed[0], F_SETFD, FD_CLOEXEC);
+	out.len = 0;
+	assert_int_equal(run_child((weft_spawn_opts){.argv = argv,
+			 .pass_fds = &passed[0], .n_pass_fds = 1}, &out, &status), 0);
+	n = parse_fds(str(&out), got, 64);
+	assert_int_equal(n, 4);
+	assert_int_equal(got[3], passed[0]);
+	close(leaky[0]);
+	close(leaky[1]);
+	close(passed[0]);
+	close(passed[1]);
+	weft_buf_free(&out);
+}
+
+/* Three processes chained by hand, the seed's stdin=proc.stdout. */
+static void chaining_three_processes(void **state)
+{
+	weft_proc *a, *b, *c;
+	weft_buf out = {0};
+	int status;
+	const char *prod[] = {CHILD, "produce", "1000000", NULL};
+	const char *cat[] = {CHILD, "cat", NULL};
+	const char *count[] = {CHILD, "count", NULL};
+
+	(void)state;
+	assert_int_equal(weft_proc_spawn(&a, &(weft_spawn_opts){.argv = prod,
+			 .out = WEFT_PIPE, .err = WEFT_DEVNULL}), 0);
+	assert_int_equal(weft_proc_spawn(&b, &(weft_spawn_opts){.argv = cat,
+			 .in = WEFT_CHAIN(a), .out = WEFT_PIPE}), 0);
+	assert_int_equal(weft_proc_stdout(a), -1); /* moved into b */
+	assert_int_equal(weft_proc_spawn(&c, &(weft_spawn_opts){.argv = count,
+			 .in = WEFT_CHAIN(b), .out = WEFT_PIPE}), 0);
+	assert_int_equal(weft_proc_communicate(c, NULL, 0, &out, NULL, SOON), 0);
+	assert_string_equal(str(&out), "1000000\n");
+	assert_int_equal(weft_proc_wait(a, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	assert_int_equal(weft_proc_wait(b, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	assert_int_equal(weft_proc_wait(c, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(a);
+	weft_proc_free(b);
+	weft_proc_free(c);
+	weft_buf_free(&out);
+}
+
+static void pipeline_reports_failing_stage(void **state)
+{
+	weft_pipeline *pl;
+	weft_buf out = {0}, errs[3] = {{0}};
+	int status;
+	size_t bad;
+	const char *cat[] = {CHILD, "cat", NULL};
+	const char *fail[] = {CHILD, "exit", "3", NULL};
+	const char *count[] = {CHILD, "count", NULL};
+
+	(void)state;
+	/* all good: 1 MiB through cat | cat | count */
+	weft_spawn_opts ok[] = {
+		{.argv = cat, .in = WEFT_PIPE},
+		{.argv = cat},
+		{.argv = count, .out = WEFT_PIPE, .err = WEFT_PIPE},
+	};
+	size_t n = 1u << 20;
+	char *in = calloc(1, n);
+	assert_int_equal(weft_pipeline_spawn(&pl, ok, 3, &bad), 0);
+	assert_int_equal(weft_pipeline_len(pl), 3);
+	assert_int_equal(weft_pipeline_communicate(pl, in, n, &out, errs, SOON), 0);
+	assert_string_equal(str(&out), "1048576\n");
+	assert_int_equal(weft_pipeline_wait(pl, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	assert_int_equal(weft_pipeline_failed_stage(pl), -1);
+	weft_pipeline_free(pl);
+
+	/* the middle stage fails without reading: pipefail names it */
+	weft_spawn_opts bad_mid[] = {
+		{.argv = cat, .in = WEFT_PIPE},
+		{.argv = fail, .err = WEFT_PIPE},
+		{.argv = count, .out = WEFT_PIPE},
+	};
+	out.len = 0;
+	assert_int_equal(weft_pipeline_spawn(&pl, bad_mid, 3, &bad), 0);
+	assert_int_equal(weft_pipeline_communicate(pl, in, n, &out, errs, SOON), 0);
+	assert_string_equal(str(&out), "0\n");
+	assert_int_equal(weft_pipeline_wait(pl, SOON, &status), 0);
+	assert_int_equal(status, 3);
+	assert_int_equal(weft_pipeline_failed_stage(pl), 1);
+	int s0, s1, s2;
+	assert_int_equal(weft_pipeline_status(pl, 0, &s0), 0);
+	assert_true(s0 == 0 || s0 == -SIGPIPE || s0 == 99); /* writer lost its reader */
+	assert_int_equal(weft_pipeline_status(pl, 1, &s1), 0);
+	assert_int_equal(s1, 3);
+	assert_int_equal(weft_pipeline_status(pl, 2, &s2), 0);
+	assert_int_equal(s2, 0);
+	assert_int_equal(weft_pipeline_status(pl, 3, &s2), -EINVAL);
+	weft_pipeline_free(pl);
+
+	/* a stage that cannot start: nothing left running, the stage named */
+	const char *missing[] = {"weft-no-such-program-xyz", NULL};
+	weft_spawn_opts no_prog[] = {{.argv = cat, .in = WEFT_PIPE},
+				     {.argv = cat},
+				     {.argv = missing}};
+	assert_int_equal(weft_pipeline_spawn(&pl, no_prog, 3, &bad), -ENOENT);
+	assert_int_equal(bad, 2);
+	/* a chained stream set by the caller is refused */
+	weft_spawn_opts clash[] = {{.argv = cat, .out = WEFT_PIPE}, {.argv = cat}};
+	assert_int_equal(weft_pipeline_spawn(&pl, clash, 2, &bad), -EINVAL);
+	assert_int_equal(bad, 0);
+
+	/* kill a pipeline stuck on input */
+	weft_spawn_opts stuck[] = {{.argv = cat, .in = WEFT_PIPE}, {.argv = cat}};
+	assert_int_equal(weft_pipeline_spawn(&pl, stuck, 2, NULL), 0);
+	assert_int_equal(weft_pipeline_wait(pl, weft_now() + 50 * WEFT_MSEC, &status),
+			 -ETIMEDOUT);
+	assert_int_equal(weft_pipeline_status(pl, 0, &s0), -EBUSY);
+	assert_int_equal(weft_pipeline_send_signal(pl, SIGKILL), 0);
+	assert_int_equal(weft_pipeline_wait(pl, SOON, &status), 0);
+	assert_int_equal(status, -SIGKILL);
+	weft_pipeline_free(pl);
+	for (int i = 0; i < 3; i++)
+		weft_buf_free(&errs[i]);
+	weft_buf_free(&out);
+	free(in);
+}
+
+/* 10,000 spawns with pipes: no fd left open, no zombie (the teardown). */
+static void many_spawns_leak_nothing(void **state)
+{
+	weft_buf out = {0};
+	const char *argv[] = {"/bin/true", NULL};
+	const char *echo[] = {CHILD, "both", NULL};
+	int fds0 = count_open_fds();
+
+	(void)state;
+	for (int i = 0; i < 10000; i++) {
+		weft_proc *p;
+		int status = -1;
+
+		if (i % 2) {
+			assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){
+					 .argv = argv, .in = WEFT_DEVNULL}), 0);
+		} else {
+			out.len = 0;
+			assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){
+					 .argv = echo, .in = WEFT_PIPE,
+					 .out = WEFT_PIPE, .err = WEFT_TO_STDOUT}), 0);
+			assert_int_equal(weft_proc_communicate(p, NULL, 0, &out,
+							       NULL, SOON), 0);
+			assert_int_equal(out.len, 8);
+		}
+		assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+		assert_int_equal(status, 0);
+		weft_proc_free(p);
+	}
+	assert_int_equal(count_open_fds(), fds0);
+	assert_true(no_children_left());
+	weft_buf_free(&out);
+}
+
+/* Threads spawning at once never hand each other's pipes to children. */
+static void *spawn_worker(void *arg)
+{
+	weft_buf out = {0};
+	const char *argv[] = {CHILD, "fds", NULL};
+	long bad = 0;
+
+	(void)arg;
+	for (int i = 0; i < 150; i++) {
+		weft_proc *p;
+		int status;
+
+		out.len = 0;
+		if (weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
+				   .in = WEFT_PIPE, .out = WEFT_PIPE}) < 0) {
+			bad++;
+			continue;
+		}
+		weft_proc_communicate(p, NULL, 0, &out, NULL, SOON);
+		weft_proc_wait(p, SOON, &status);
+		weft_proc_free(p);
+		str(&out);
+		if (status != 0 || strcmp(out.data, "0 1 2\n") != 0)
+			bad++;
+	}
+	weft_buf_free(&out);
+	return (void *)bad;
+}
+
+static void concurrent_spawns(void **state)
+{
+	pthread_t t[4];
+	void *bad;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, spawn_worker, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &bad), 0);
+		assert_int_equal((long)bad, 0);
+	}
+}
+
+/* wait in one thread, signal from another */
+static void *killer(void *arg)
+{
+	usleep(100 * 1000);
+	return (void *)(long)weft_proc_kill(arg);
+}
+
+static void signal_from_another_thread(void **state)
+{
+	weft_proc *p;
+	pthread_t t;
+	void *rc;
+	int status;
+	const char *sleeper[] = {CHILD, "sleep", "30000", NULL};
+
+	(void)state;
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = sleeper}), 0);
+	assert_int_equal(pthread_create(&t, NULL, killer, p), 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, -SIGKILL);
+	pthread_join(t, &rc);
+	assert_int_equal((long)rc, 0);
+	weft_proc_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		LEAK_CHECKED(exit_codes),
+		LEAK_CHECKED(path_lookup_and_exec_errors),
+		LEAK_CHECKED(bad_input_is_an_error_code),
+		LEAK_CHECKED(environment),
+		LEAK_CHECKED(working_directory),
+		LEAK_CHECKED(large_io_both_ways),
+		LEAK_CHECKED(communicate_deadline_keeps_data),
+		LEAK_CHECKED(communicate_resumes_input),
+		LEAK_CHECKED(child_ignores_input),
+		LEAK_CHECKED(wait_deadline_and_signals),
+		LEAK_CHECKED(wait_without_pidfd),
+		LEAK_CHECKED(stdio_kinds),
+		LEAK_CHECKED(process_group_and_session),
+		LEAK_CHECKED(child_signal_state_is_clean),
+		LEAK_CHECKED(only_stdio_and_pass_fds_are_inherited),
+		LEAK_CHECKED(chaining_three_processes),
+		LEAK_CHECKED(pipeline_reports_failing_stage),
+		LEAK_CHECKED(concurrent_spawns),
+		LEAK_CHECKED(signal_from_another_thread),
+		LEAK_CHECKED(many_spawns_leak_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
