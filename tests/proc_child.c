@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 		while ((e = readdir(d)))
 			if (e->d_name[0] != '.' && atoi(e->d_name) != self && n < 1024)
 				fds[n++] = atoi(e->d_name);
+		closedir(d);
 		for (int i = 0; i < n; i++)
 			for (int j = i + 1; j < n; j++)
 				if (fds[j] < fds[i]) {
