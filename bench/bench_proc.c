@@ -112,17 +112,19 @@ static double raw_spawns(int n)
 static void bench_spawn(void)
 {
 	int rounds = quick ? 4 : 10, per = quick ? 100 : 200;
-	double w = 0, r = 0, py;
+	double w = 0, r = 0, py = 0;
 
 	weft_spawns(20);
 	raw_spawns(20);
+	/* Alternate all three so load from elsewhere hits each alike. */
 	for (int i = 0; i < rounds; i++) {
 		w += weft_spawns(per);
 		r += raw_spawns(per);
+		py += peer("spawn", per);
 	}
 	w /= rounds;
 	r /= rounds;
-	py = peer("spawn", rounds * per / 2);
+	py /= rounds;
 	printf("spawn+wait /bin/true   weft %7.0f us   raw posix_spawn %7.0f us"
 	       "   python %7.0f us   weft/raw %.3f   python/weft %.2fx\n",
 	       w / 1e3, r / 1e3, py / 1e3, w / r, py / w);
@@ -144,7 +146,8 @@ static double weft_pipelines(int n)
 
 	for (int i = 0; i < n; i++) {
 		weft_spawn_opts st[] = {
-			{.argv = enc, .env = env, .in = WEFT_PIPE},
+			{.argv = enc, .env = env, .in = WEFT_PIPE,
+			 .err = WEFT_DEVNULL},
 			{.argv = dgst, .out = WEFT_PIPE},
 		};
 		check(weft_pipeline_spawn(&pl[i], st, 2, NULL), "pipeline");
@@ -174,6 +177,7 @@ static void bench_pipelines(int n)
 	int reps = n < 10 ? 5 : 1;
 	double w = 0, py = 0;
 
+	weft_pipelines(n < 10 ? n : 10); /* warm the page cache */
 	for (int i = 0; i < reps; i++) {
 		w += weft_pipelines(n);
 		py += peer("pipelines", n);

@@ -31,7 +31,8 @@ def pipelines(n):
     encs, hashes = [], []
     for _ in range(n):
         enc = subprocess.Popen(ENC, env=env, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE)
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
         enc.stdin.write(os.urandom(100))
         enc.stdin.flush()
         h = subprocess.Popen(DGST, stdin=enc.stdout, stdout=subprocess.PIPE)

@@ -20,6 +20,7 @@ struct weft_proc {
 struct weft__reader {
 	int *fd;
 	weft_buf *buf;
+	bool grown; /* pipe buffer already enlarged */
 };
 
 /*
