@@ -39,7 +39,8 @@ static double now_ms(void)
 static void check(int rc, const char *what)
 {
 	if (rc < 0) {
-		fprintf(stderr, "bench_proc: %s: %s\n", what, weft_strerror(rc));
+		fprintf(stderr, "bench_proc: %s: %s\n", what,
+			weft_strerror(rc));
 		exit(1);
 	}
 }
@@ -48,27 +49,31 @@ static void check(int rc, const char *what)
 static double peer(const char *mode, long arg)
 {
 	char a[32];
-	const char *argv[] = {"python3", PEERS_DIR "/proc_peer.py", mode, a,
-			      NULL};
-	weft_buf out = {0};
+	const char *argv[] = { "python3", PEERS_DIR "/proc_peer.py", mode, a,
+			       NULL };
+	weft_buf out = { 0 };
 	weft_proc *p;
 	int status;
 	double v = -1;
 
 	snprintf(a, sizeof(a), "%ld", arg);
-	check(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-						      .out = WEFT_PIPE}),
+	check(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+						      .out = WEFT_PIPE }),
 	      "spawn python3");
-	check(weft_proc_communicate(p, NULL, 0, &out, NULL, WEFT_FOREVER),
-	      "python peer");
+	check(weft_proc_communicate(p, NULL, 0, &out, NULL, WEFT_FOREVER), "pyt"
+									   "hon"
+									   " pe"
+									   "e"
+									   "r");
 	check(weft_proc_wait(p, WEFT_FOREVER, &status), "python peer");
 	weft_proc_free(p);
 	check(weft_buf_reserve(&out, 1), "buf");
 	out.data[out.len] = 0;
 	const char *r = strstr(out.data, "result: ");
 	if (status != 0 || !r || sscanf(r + 8, "%lf", &v) != 1) {
-		fprintf(stderr, "bench_proc: python peer %s failed (status %d)\n",
-			mode, status);
+		fprintf(stderr,
+			"bench_proc: python peer %s failed (status %d)\n", mode,
+			status);
 		exit(1);
 	}
 	weft_buf_free(&out);
@@ -77,14 +82,14 @@ static double peer(const char *mode, long arg)
 
 static double weft_spawns(int n)
 {
-	const char *argv[] = {"/bin/true", NULL};
+	const char *argv[] = { "/bin/true", NULL };
 	double t0 = now_ms();
 
 	for (int i = 0; i < n; i++) {
 		weft_proc *p;
 		int status;
 
-		check(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv}),
+		check(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv }),
 		      "spawn");
 		check(weft_proc_wait(p, WEFT_FOREVER, &status), "wait");
 		weft_proc_free(p);
@@ -94,7 +99,7 @@ static double weft_spawns(int n)
 
 static double raw_spawns(int n)
 {
-	char *argv[] = {"/bin/true", NULL};
+	char *argv[] = { "/bin/true", NULL };
 	double t0 = now_ms();
 
 	for (int i = 0; i < n; i++) {
@@ -133,22 +138,25 @@ static void bench_spawn(void)
 /* The seed's pipelines; returns wall ms for n of them. */
 static double weft_pipelines(int n)
 {
-	const char *enc[] = {"openssl", "enc", "-des3", "-pass",
-			     "env:password", NULL};
-	const char *dgst[] = {"openssl", "dgst", "-provider", "legacy",
-			      "-provider", "default", "-whirlpool", "-binary",
-			      NULL};
-	const char *env[] = {"password=zf7ShyBhZOraQDdE/FiZpm/m/8f9X+M1", NULL};
+	const char *enc[] = { "openssl", "enc",		 "-des3",
+			      "-pass",	 "env:password", NULL };
+	const char *dgst[] = { "openssl",    "dgst",	  "-provider",
+			       "legacy",     "-provider", "default",
+			       "-whirlpool", "-binary",	  NULL };
+	const char *env[] = { "password=zf7ShyBhZOraQDdE/FiZpm/m/8f9X+M1",
+			      NULL };
 	weft_pipeline **pl = calloc((size_t)n, sizeof(*pl));
 	unsigned char data[100];
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	double t0 = now_ms();
 
 	for (int i = 0; i < n; i++) {
 		weft_spawn_opts st[] = {
-			{.argv = enc, .env = env, .in = WEFT_PIPE,
-			 .err = WEFT_DEVNULL},
-			{.argv = dgst, .out = WEFT_PIPE},
+			{ .argv = enc,
+			  .env = env,
+			  .in = WEFT_PIPE,
+			  .err = WEFT_DEVNULL },
+			{ .argv = dgst, .out = WEFT_PIPE },
 		};
 		check(weft_pipeline_spawn(&pl[i], st, 2, NULL), "pipeline");
 	}
@@ -159,10 +167,12 @@ static double weft_pipelines(int n)
 			exit(1);
 		out.len = 0;
 		check(weft_pipeline_communicate(pl[i], data, sizeof(data), &out,
-						NULL, WEFT_FOREVER), "communicate");
+						NULL, WEFT_FOREVER),
+		      "communicate");
 		check(weft_pipeline_wait(pl[i], WEFT_FOREVER, &status), "wait");
 		if (status != 0 || out.len != 64) {
-			fprintf(stderr, "bench_proc: pipeline failed (%d)\n", status);
+			fprintf(stderr, "bench_proc: pipeline failed (%d)\n",
+				status);
 			exit(1);
 		}
 		weft_pipeline_free(pl[i]);
@@ -185,21 +195,25 @@ static void bench_pipelines(int n)
 	w /= reps;
 	py /= reps;
 	printf("%3d seed pipelines      weft %7.1f ms   python %7.1f ms"
-	       "   python/weft %.2fx\n", n, w, py, py / w);
+	       "   python/weft %.2fx\n",
+	       n, w, py, py / w);
 }
 
 static double weft_communicate(const char *in, size_t n, weft_buf *out)
 {
-	const char *argv[] = {"cat", NULL};
+	const char *argv[] = { "cat", NULL };
 	weft_proc *p;
 	int status;
 	double t0 = now_ms(), dt;
 
 	out->len = 0;
-	check(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-		.in = WEFT_PIPE, .out = WEFT_PIPE}), "spawn cat");
-	check(weft_proc_communicate(p, in, n, out, NULL, WEFT_FOREVER),
-	      "communicate");
+	check(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+						      .in = WEFT_PIPE,
+						      .out = WEFT_PIPE }),
+	      "spawn cat");
+	check(weft_proc_communicate(p, in, n, out, NULL, WEFT_FOREVER), "commun"
+									"icat"
+									"e");
 	check(weft_proc_wait(p, WEFT_FOREVER, &status), "wait");
 	dt = now_ms() - t0;
 	weft_proc_free(p);
@@ -214,7 +228,7 @@ static void bench_communicate(void)
 {
 	size_t mib = quick ? 128 : 512, n = mib << 20;
 	char *in = malloc(n);
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	double cold, warm = 0, py;
 
 	for (size_t i = 0; i < n; i += 1 << 20)

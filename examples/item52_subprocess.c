@@ -38,13 +38,13 @@ static int die(const char *what, int rc)
 /* subprocess.run(['echo', 'Hello from the child!'], capture_output=True) */
 static int hello(void)
 {
-	const char *argv[] = {"echo", "Hello from the child!", NULL};
-	weft_buf out = {0};
+	const char *argv[] = { "echo", "Hello from the child!", NULL };
+	weft_buf out = { 0 };
 	weft_proc *p;
 	int status, rc;
 
-	rc = weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-						     .out = WEFT_PIPE});
+	rc = weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+						     .out = WEFT_PIPE });
 	if (rc < 0)
 		return die("spawn echo", rc);
 	rc = weft_proc_communicate(p, NULL, 0, &out, NULL, WEFT_FOREVER);
@@ -61,16 +61,16 @@ static int hello(void)
 /* The poll loop: the parent works while the child runs. */
 static int poll_child(void)
 {
-	const char *argv[] = {"sleep", "0.1", NULL};
+	const char *argv[] = { "sleep", "0.1", NULL };
 	weft_proc *p;
 	int status, rc, polls = 0;
 
-	rc = weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv});
+	rc = weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv });
 	if (rc < 0)
 		return die("spawn sleep", rc);
 	/* Each round does "work" for up to 10 ms while the child runs. */
-	while ((rc = weft_proc_wait(p, weft_now() + 10 * WEFT_MSEC,
-				    &status)) == -ETIMEDOUT)
+	while ((rc = weft_proc_wait(p, weft_now() + 10 * WEFT_MSEC, &status)) ==
+	       -ETIMEDOUT)
 		polls++;
 	weft_proc_free(p);
 	if (rc < 0)
@@ -83,13 +83,13 @@ static int poll_child(void)
 /* Ten `sleep 0.1` at once take 0.1 s, not 1 s: children run in parallel. */
 static int parallel_children(void)
 {
-	const char *argv[] = {"sleep", "0.1", NULL};
+	const char *argv[] = { "sleep", "0.1", NULL };
 	weft_proc *p[10];
 	int64_t t0 = weft_now();
 	int rc, n = 0;
 
 	for (; n < 10; n++) {
-		rc = weft_proc_spawn(&p[n], &(weft_spawn_opts){.argv = argv});
+		rc = weft_proc_spawn(&p[n], &(weft_spawn_opts){ .argv = argv });
 		if (rc < 0)
 			break;
 	}
@@ -107,12 +107,12 @@ static int parallel_children(void)
 /* A deadline: Python's proc.communicate(timeout=0.1) and proc.terminate(). */
 static int deadline(void)
 {
-	const char *argv[] = {"sleep", "10", NULL};
+	const char *argv[] = { "sleep", "10", NULL };
 	weft_proc *p;
 	int status, rc;
 	int64_t t0 = weft_now();
 
-	rc = weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv});
+	rc = weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv });
 	if (rc < 0)
 		return die("spawn sleep", rc);
 	rc = weft_proc_wait(p, t0 + 100 * WEFT_MSEC, &status);
@@ -156,10 +156,11 @@ static void print_stderr(const char *who, const weft_buf *b)
  */
 static int encrypt_and_hash(int n, size_t size, const char *const *dgst_argv)
 {
-	const char *enc_argv[] = {"openssl", "enc", "-des3", "-pass",
-				  "env:password", NULL};
+	const char *enc_argv[] = { "openssl", "enc",	      "-des3",
+				   "-pass",   "env:password", NULL };
 	/* os.environ.copy() with password set: an override, not a setenv. */
-	const char *env[] = {"password=zf7ShyBhZOraQDdE/FiZpm/m/8f9X+M1", NULL};
+	const char *env[] = { "password=zf7ShyBhZOraQDdE/FiZpm/m/8f9X+M1",
+			      NULL };
 	struct job *jobs = calloc((size_t)n, sizeof(*jobs));
 	int rc = 0, failed = 0, started = 0;
 	int64_t t0 = weft_now();
@@ -169,9 +170,13 @@ static int encrypt_and_hash(int n, size_t size, const char *const *dgst_argv)
 	for (; started < n; started++) {
 		struct job *j = &jobs[started];
 		weft_spawn_opts stages[] = {
-			{.argv = enc_argv, .env = env, .in = WEFT_PIPE,
-			 .err = WEFT_PIPE},
-			{.argv = dgst_argv, .out = WEFT_PIPE, .err = WEFT_PIPE},
+			{ .argv = enc_argv,
+			  .env = env,
+			  .in = WEFT_PIPE,
+			  .err = WEFT_PIPE },
+			{ .argv = dgst_argv,
+			  .out = WEFT_PIPE,
+			  .err = WEFT_PIPE },
 		};
 		size_t bad;
 
@@ -181,7 +186,8 @@ static int encrypt_and_hash(int n, size_t size, const char *const *dgst_argv)
 		}
 		rc = weft_pipeline_spawn(&j->pl, stages, 2, &bad);
 		if (rc < 0) {
-			fprintf(stderr, "item52: stage %zu (%s) did not start: %s\n",
+			fprintf(stderr,
+				"item52: stage %zu (%s) did not start: %s\n",
 				bad, bad ? dgst_argv[0] : enc_argv[0],
 				weft_strerror(rc));
 			break;
@@ -202,8 +208,10 @@ static int encrypt_and_hash(int n, size_t size, const char *const *dgst_argv)
 		if (status != 0) {
 			int stage = weft_pipeline_failed_stage(j->pl);
 
-			printf("   pipeline %d failed: stage %d (%s) exited with "
-			       "status %d\n", i, stage,
+			printf("   pipeline %d failed: stage %d (%s) exited "
+			       "with "
+			       "status %d\n",
+			       i, stage,
 			       stage == 0 ? "openssl enc" : "openssl dgst",
 			       status);
 			for (int s = 0; s < 2; s++) {
@@ -256,8 +264,10 @@ int main(int argc, char **argv)
 			size = (size_t)atol(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-n pipelines] [-d digest] "
-				"[-s bytes per pipeline, <= 4096]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [-n pipelines] [-d digest] "
+				"[-s bytes per pipeline, <= 4096]\n",
+				argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -270,26 +280,30 @@ int main(int argc, char **argv)
 	if (hello() || poll_child() || parallel_children() || deadline())
 		return 1;
 
-	const char *seed[] = {"openssl", "dgst", dflag, "-binary", NULL};
+	const char *seed[] = { "openssl", "dgst", dflag, "-binary", NULL };
 	printf("5. %d x `openssl enc -des3 | openssl dgst %s -binary`, as the "
-	       "seed wrote it:\n", n, dflag);
+	       "seed wrote it:\n",
+	       n, dflag);
 	rc = encrypt_and_hash(n, size, seed);
 	if (rc == 0)
 		return 0;
 	if (rc < 0)
 		return die("pipelines", rc);
 
-	const char *legacy[] = {"openssl", "dgst", "-provider", "legacy",
-				"-provider", "default", dflag, "-binary", NULL};
+	const char *legacy[] = { "openssl", "dgst",	 "-provider",
+				 "legacy",  "-provider", "default",
+				 dflag,	    "-binary",	 NULL };
 	printf("6. OpenSSL 3 keeps %s in its legacy provider; again with "
-	       "`-provider legacy -provider default`:\n", digest);
+	       "`-provider legacy -provider default`:\n",
+	       digest);
 	rc = encrypt_and_hash(n, size, legacy);
 	if (rc == 0)
 		return 0;
 	if (rc < 0)
 		return die("pipelines", rc);
 
-	const char *fallback[] = {"openssl", "dgst", "-sha512", "-binary", NULL};
+	const char *fallback[] = { "openssl", "dgst", "-sha512", "-binary",
+				   NULL };
 	printf("7. no legacy provider here either; falling back to sha512:\n");
 	rc = encrypt_and_hash(n, size, fallback);
 	return rc == 0 ? 0 : 1;

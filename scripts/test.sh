@@ -6,7 +6,7 @@
 # Usage: scripts/test.sh [normal|asan|tsan ...]   (default: all three)
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh gcc clang cmake ninja-build pkg-config libcmocka-dev
+scripts/deps.sh gcc clang clang-format cmake ninja-build pkg-config libcmocka-dev
 
 configs=${*:-normal asan tsan}
 jobs=$(nproc)

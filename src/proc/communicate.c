@@ -115,12 +115,13 @@ int weft__communicate(int *in_fd, const char *input, size_t input_len,
 		int ready;
 
 		if (in_fd && *in_fd >= 0)
-			pfd[n++] = (struct pollfd){.fd = *in_fd,
-						   .events = POLLOUT};
+			pfd[n++] = (struct pollfd){ .fd = *in_fd,
+						    .events = POLLOUT };
 		for (size_t i = 0; i < n_readers; i++)
 			if (*readers[i].fd >= 0)
-				pfd[n++] = (struct pollfd){
-					.fd = *readers[i].fd, .events = POLLIN};
+				pfd[n++] =
+					(struct pollfd){ .fd = *readers[i].fd,
+							 .events = POLLIN };
 		if (n == 0)
 			break;
 		ready = poll(pfd, n, weft_deadline_ms(deadline));
@@ -131,7 +132,8 @@ int weft__communicate(int *in_fd, const char *input, size_t input_len,
 			break;
 		}
 		if (ready == 0) {
-			if (deadline != WEFT_FOREVER && weft_now() >= deadline) {
+			if (deadline != WEFT_FOREVER &&
+			    weft_now() >= deadline) {
 				rc = -ETIMEDOUT;
 				break;
 			}
@@ -203,8 +205,8 @@ int weft_proc_communicate(weft_proc *p, const void *input, size_t input_len,
 		return -EINVAL;
 	if (input_len && p->fd_in < 0 && p->in_off < input_len)
 		return -EINVAL;
-	r[n++] = (struct weft__reader){.fd = &p->fd_out, .buf = out};
-	r[n++] = (struct weft__reader){.fd = &p->fd_err, .buf = err};
-	return weft__communicate(&p->fd_in, input, input_len, &p->in_off, r,
-				 n, deadline);
+	r[n++] = (struct weft__reader){ .fd = &p->fd_out, .buf = out };
+	r[n++] = (struct weft__reader){ .fd = &p->fd_err, .buf = err };
+	return weft__communicate(&p->fd_in, input, input_len, &p->in_off, r, n,
+				 deadline);
 }

@@ -11,14 +11,14 @@ prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >/dev/null
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig:$prefix/lib64/pkgconfig"
-libdir=$(pkg-config --variable=libdir weft)
+libdir=$(realpath "$(pkg-config --variable=libdir weft)")
 
 # pkg-config, shared library
 "$cc" -std=c11 -Wall -Werror -o "$work/hello-pc" "$src/hello.c" \
 	$(pkg-config --cflags --libs weft)
 LD_LIBRARY_PATH=$libdir "$work/hello-pc"
 # the shared build must really be the one used
-ldd "$work/hello-pc" | grep -q "$libdir/libweft.so"
+LD_LIBRARY_PATH=$libdir ldd "$work/hello-pc" | grep -q "$libdir/libweft.so"
 
 # pkg-config, static library
 "$cc" -std=c11 -Wall -Werror -o "$work/hello-static" "$src/hello.c" \
