@@ -49,8 +49,8 @@ static void check(int rc, const char *what)
 static double peer(const char *mode, long arg)
 {
 	char a[32];
-	const char *argv[] = { "python3", PEERS_DIR "/proc_peer.py", mode, a,
-			       NULL };
+	const char *argv[] = { "/usr/bin/python3", PEERS_DIR "/proc_peer.py",
+			       mode, a, NULL };
 	weft_buf out = { 0 };
 	weft_proc *p;
 	int status;
@@ -250,6 +250,7 @@ int main(int argc, char **argv)
 {
 	struct rlimit rl;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	quick = argc > 1 && !strcmp(argv[1], "-q");
 	/* 500 pipelines hold ~2000 fds; Python's peer raises its limit too. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {

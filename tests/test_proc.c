@@ -4,6 +4,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -960,6 +961,84 @@ static void signal_from_another_thread(void **state)
 	weft_proc_free(p);
 }
 
+/* Signals arriving without SA_RESTART: every EINTR is retried inside weft. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+struct pester {
+	pthread_t target;
+	atomic_bool stop;
+};
+
+static void *pester_thread(void *arg)
+{
+	struct pester *ps = arg;
+
+	while (!atomic_load(&ps->stop)) {
+		pthread_kill(ps->target, SIGUSR1);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+static void interrupted_calls_are_retried(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 }, old;
+	struct pester ps = { .target = pthread_self() };
+	const char *sleeper[] = { CHILD, "sleep", "300", "tick", NULL };
+	const char *cat[] = { CHILD, "cat", "100", NULL };
+	weft_buf out = { 0 };
+	weft_proc *p;
+	pthread_t t;
+	int status;
+	char in[300000];
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: syscalls fail with EINTR */
+	sigaction(SIGUSR1, &sa, &old);
+	atomic_init(&ps.stop, false);
+	assert_int_equal(pthread_create(&t, NULL, pester_thread, &ps), 0);
+
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper,
+							.out = WEFT_PIPE }),
+		0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, SOON),
+			 0);
+	assert_string_equal(str(&out), "tick\n");
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(p);
+
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
+	assert_int_equal(weft_proc_wait(p, WEFT_FOREVER, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(p);
+
+	fill(in, sizeof(in), 3);
+	out.len = 0;
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = cat,
+							.in = WEFT_PIPE,
+							.out = WEFT_PIPE }),
+		0);
+	assert_int_equal(
+		weft_proc_communicate(p, in, sizeof(in), &out, NULL, SOON), 0);
+	assert_int_equal(out.len, sizeof(in));
+	assert_true(memcmp(out.data, in, sizeof(in)) == 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	weft_proc_free(p);
+
+	atomic_store(&ps.stop, true);
+	pthread_join(t, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	weft_buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -982,6 +1061,7 @@ int main(void)
 		LEAK_CHECKED(pipeline_reports_failing_stage),
 		LEAK_CHECKED(concurrent_spawns),
 		LEAK_CHECKED(signal_from_another_thread),
+		LEAK_CHECKED(interrupted_calls_are_retried),
 		LEAK_CHECKED(many_spawns_leak_nothing),
 	};
 
