@@ -1014,7 +1014,9 @@ static void interrupted_calls_are_retried(void **state)
 	weft_proc_free(p);
 
 	assert_int_equal(
-		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper,
+							.out = WEFT_DEVNULL }),
+		0);
 	assert_int_equal(weft_proc_wait(p, WEFT_FOREVER, &status), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
