@@ -1,7 +1,7 @@
 /*
  * weft/base.h — time, deadlines and error codes shared by every weft module.
  *
- * Conventions used by the whole library (see docs/guide.md):
+ * Conventions used by the whole library (see README.md):
  *   - A function that can fail returns int: 0 (or a count) on success, a
  *     negative errno value on failure. weft never sets errno, never prints,
  *     never exits or aborts on bad input.
