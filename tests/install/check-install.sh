@@ -18,7 +18,7 @@ libdir=$(cd "$(pkg-config --variable=libdir weft)" && pwd -P)
 	$(pkg-config --cflags --libs weft)
 LD_LIBRARY_PATH=$libdir "$work/hello-pc"
 # the shared build must really be the one used
-ldd "$work/hello-pc" | grep -q "$libdir/libweft.so"
+LD_LIBRARY_PATH=$libdir ldd "$work/hello-pc" | grep -q "$libdir/libweft.so"
 
 # pkg-config, static library
 "$cc" -std=c11 -Wall -Werror -o "$work/hello-static" "$src/hello.c" \
