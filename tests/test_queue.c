@@ -523,32 +523,32 @@ static void run_stress(int np, int nc, size_t cap, long total,
 static void stress_4x4_ten_million(void **state)
 {
 	(void)state;
-	run_stress(4, 4, 1024, STRESS(10000000L, 400000L), false);
+	run_stress(4, 4, 1024, STRESS(10000000L, 2000000L), false);
 }
 
 static void stress_1x1(void **state)
 {
 	(void)state;
-	run_stress(1, 1, 1024, STRESS(2000000L, 200000L), false);
+	run_stress(1, 1, 1024, STRESS(2000000L, 1000000L), false);
 }
 
 static void stress_capacity_1(void **state)
 {
 	(void)state;
-	run_stress(4, 4, 1, STRESS(400000L, 40000L), false);
+	run_stress(4, 4, 1, STRESS(400000L, 100000L), false);
 	run_stress(1, 1, 1, STRESS(200000L, 20000L), false);
 }
 
 static void stress_odd_capacity(void **state)
 {
 	(void)state;
-	run_stress(3, 5, 7, STRESS(1000000L, 60000L), false);
+	run_stress(3, 5, 7, STRESS(1000000L, 200000L), false);
 }
 
 static void stress_short_deadlines(void **state)
 {
 	(void)state;
-	run_stress(4, 4, 16, STRESS(1000000L, 60000L), true);
+	run_stress(4, 4, 16, STRESS(1000000L, 200000L), true);
 }
 
 int main(void)

@@ -189,14 +189,19 @@ bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k)
 						  memory_order_relaxed);
 
 		unlink_locked(wl, w);
+		/*
+		 * Read everything the kick needs before the CAS: once the
+		 * state says WOKEN a thread waiter may return and reuse
+		 * its stack at once, without taking the list lock.
+		 */
+		k->state = &w->state;
+		k->ops = w->ops;
+		k->ctx = w->ctx;
 		while (waiting(s)) {
 			if (atomic_compare_exchange_weak_explicit(
 				    &w->state, &s, WEFT__WOKEN,
 				    memory_order_acq_rel,
 				    memory_order_relaxed)) {
-				k->state = &w->state;
-				k->ops = w->ops;
-				k->ctx = w->ctx;
 				k->old = s;
 				return true;
 			}
