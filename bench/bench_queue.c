@@ -12,7 +12,8 @@
  *   - uncontended weft_mutex lock+unlock vs pthread_mutex lock+unlock.
  * Every figure is the median of several runs, in ns per item (or per
  * lock+unlock pair). Usage:
- *   bench_queue [-n items] [-r reps] [--no-peers]
+ *   bench_queue [-n items] [-r reps] [--no-peers] [--weft-only]
+ * (--weft-only: just weft's figures, e.g. under strace -c to count syscalls)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -288,7 +289,7 @@ static void print_row(const char *what, double ns, double weft_ns)
 
 int main(int argc, char **argv)
 {
-	bool peers = true;
+	bool peers = true, weft_only = false;
 	struct peer_fig pf = {{0, 0}, {0, 0}};
 	double wq[2], ring[2], wm, pm;
 	char cmd[1024];
@@ -301,9 +302,11 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--no-peers"))
 			peers = false;
+		else if (!strcmp(argv[i], "--weft-only")) /* for strace -c */
+			weft_only = true, peers = false;
 		else {
 			fprintf(stderr,
-				"usage: %s [-n items] [-r reps] [--no-peers]\n",
+				"usage: %s [-n items] [-r reps] [--no-peers] [--weft-only]\n",
 				argv[0]);
 			return 2;
 		}
@@ -316,10 +319,11 @@ int main(int argc, char **argv)
 	       n_items, CAP, reps);
 	for (int s = 0; s < 2; s++) {
 		wq[s] = run_median(true, shapes[s][0], shapes[s][1]);
-		ring[s] = run_median(false, shapes[s][0], shapes[s][1]);
+		ring[s] = weft_only ? 0 : run_median(false, shapes[s][0],
+						     shapes[s][1]);
 	}
 	wm = lock_pairs(true);
-	pm = lock_pairs(false);
+	pm = weft_only ? 0 : lock_pairs(false);
 	if (peers) {
 		snprintf(cmd, sizeof(cmd),
 			 "cd '%s' && go run bench/peers/queue_chan.go %ld %d",
