@@ -26,6 +26,7 @@
 struct item {
 	long id;
 	long pixels;
+	unsigned long checksum;
 	int stages;
 };
 
@@ -38,10 +39,11 @@ static void download(struct item *it)
 
 static void resize(struct item *it)
 {
-	volatile long x = 0;
+	unsigned long x = (unsigned long)it->id;
 
 	for (long i = 0; i < it->pixels * 10; i++)
-		x += i;
+		x = x * 31 + (unsigned long)i;
+	it->checksum = x;
 	it->pixels /= 2;
 	it->stages++;
 }
