@@ -6,7 +6,7 @@
 # Usage: scripts/test.sh [normal|asan|tsan ...]   (default: all three)
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh gcc clang cmake ninja-build pkg-config libcmocka-dev
+scripts/deps.sh gcc clang clang-format cmake ninja-build pkg-config libcmocka-dev
 
 configs=${*:-normal asan tsan}
 jobs=$(nproc)
@@ -30,7 +30,7 @@ for cfg in $configs; do
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --test-dir "$dir" --output-on-failure -j "$jobs" 2>&1 | tee "$log"
 	set -e
-	p=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$log" | awk '{print $5 - $1}')
+	p=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$log" | awk '{print $6 - $1}')
 	f=$(grep -Eo '[0-9]+ tests failed out of' "$log" | awk '{print $1}')
 	if [ -z "$p" ]; then
 		echo "$cfg: ctest gave no summary" >&2

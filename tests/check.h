@@ -37,7 +37,7 @@ static inline int count_open_fds(void)
 /* True when this process has no child at all: none running, no zombie. */
 static inline int no_children_left(void)
 {
-	siginfo_t si = {0};
+	siginfo_t si = { 0 };
 
 	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
 	       errno == ECHILD;
@@ -64,12 +64,14 @@ static inline int leak_teardown(void **state)
 		return -1;
 	}
 	if (!no_children_left()) {
-		fprintf(stderr, "a child (running or zombie) was left behind\n");
+		fprintf(stderr, "a child (running or zombie) was left "
+				"behind\n");
 		return -1;
 	}
 	return 0;
 }
 
-#define LEAK_CHECKED(f) cmocka_unit_test_setup_teardown(f, leak_setup, leak_teardown)
+#define LEAK_CHECKED(f) \
+	cmocka_unit_test_setup_teardown(f, leak_setup, leak_teardown)
 
 #endif

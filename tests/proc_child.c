@@ -39,8 +39,10 @@ int main(int argc, char **argv)
 		struct dirent *e;
 		int fds[1024], n = 0, self = dirfd(d);
 		while ((e = readdir(d)))
-			if (e->d_name[0] != '.' && atoi(e->d_name) != self && n < 1024)
+			if (e->d_name[0] != '.' && atoi(e->d_name) != self &&
+			    n < 1024)
 				fds[n++] = atoi(e->d_name);
+		closedir(d);
 		for (int i = 0; i < n; i++)
 			for (int j = i + 1; j < n; j++)
 				if (fds[j] < fds[i]) {
@@ -97,10 +99,12 @@ int main(int argc, char **argv)
 		printf("%llu\n", total);
 		return 0;
 	}
-	if (!strcmp(cmd, "produce")) { /* produce N: N pattern bytes to stdout and stderr */
+	if (!strcmp(cmd,
+		    "produce")) { /* produce N: N pattern bytes to stdout and stderr */
 		size_t n = strtoull(argv[2], NULL, 10), off = 0;
 		while (off < n) {
-			size_t k = n - off < sizeof(buf) ? n - off : sizeof(buf);
+			size_t k = n - off < sizeof(buf) ? n - off
+							 : sizeof(buf);
 			for (size_t i = 0; i < k; i++)
 				buf[i] = pattern(off + i, 1);
 			write_all(1, buf, k);
@@ -117,15 +121,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "ids")) { /* pid, process group, session */
-		printf("%d %d %d\n", (int)getpid(), (int)getpgrp(), (int)getsid(0));
+		printf("%d %d %d\n", (int)getpid(), (int)getpgrp(),
+		       (int)getsid(0));
 		return 0;
 	}
-	if (!strcmp(cmd, "signals")) { /* SIGPIPE disposition and blocked mask */
+	if (!strcmp(cmd,
+		    "signals")) { /* SIGPIPE disposition and blocked mask */
 		struct sigaction sa;
 		sigset_t mask;
 		sigaction(SIGPIPE, NULL, &sa);
 		sigprocmask(SIG_SETMASK, NULL, &mask);
-		printf("%s %s\n", sa.sa_handler == SIG_DFL ? "default" : "changed",
+		printf("%s %s\n",
+		       sa.sa_handler == SIG_DFL ? "default" : "changed",
 		       sigisemptyset(&mask) ? "unblocked" : "blocked");
 		return 0;
 	}

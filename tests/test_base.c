@@ -47,8 +47,10 @@ static void strerror_names_codes(void **state)
 	(void)state;
 	assert_string_equal(weft_strerror(0), "success");
 	assert_string_equal(weft_strerror(-ETIMEDOUT), "deadline expired");
-	assert_string_equal(weft_strerror(-EPIPE), "closed (queue or pipe closed)");
-	assert_string_equal(weft_strerror(-ENOENT), "No such file or directory");
+	assert_string_equal(weft_strerror(-EPIPE), "closed (queue or pipe "
+						   "closed)");
+	assert_string_equal(weft_strerror(-ENOENT), "No such file or "
+						    "directory");
 	assert_non_null(weft_strerror(-99999));
 	assert_non_null(weft_strerror(INT_MIN));
 	assert_non_null(weft_strerror(5));

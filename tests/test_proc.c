@@ -4,6 +4,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,11 +48,13 @@ static void exit_codes(void **state)
 	(void)state;
 	for (int code = 0; code < 256; code += 51) {
 		char arg[8];
-		const char *argv[] = {CHILD, "exit", arg, NULL};
+		const char *argv[] = { CHILD, "exit", arg, NULL };
 		weft_proc *p;
 
 		snprintf(arg, sizeof(arg), "%d", code);
-		assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv}), 0);
+		assert_int_equal(
+			weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv }),
+			0);
 		assert_true(weft_proc_pid(p) > 0);
 		assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 		assert_int_equal(status, code);
@@ -71,47 +74,67 @@ static void path_lookup_and_exec_errors(void **state)
 	int fd;
 
 	(void)state;
-	const char *missing[] = {"weft-no-such-program-xyz", NULL};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = missing}), -ENOENT);
+	const char *missing[] = { "weft-no-such-program-xyz", NULL };
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = missing }),
+			 -ENOENT);
 	assert_null(p);
-	const char *missing_path[] = {"/nonexistent/dir/prog", NULL};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = missing_path}), -ENOENT);
+	const char *missing_path[] = { "/nonexistent/dir/prog", NULL };
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = missing_path }),
+		-ENOENT);
 
 	/* A file that exists but is not executable. */
 	fd = mkstemp(tmpl);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
 	close(fd);
-	const char *noexec[] = {tmpl, NULL};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = noexec}), -EACCES);
+	const char *noexec[] = { tmpl, NULL };
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = noexec }),
+			 -EACCES);
 	/* A directory is not a program either. */
-	const char *dir[] = {"/tmp", NULL};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = dir}), -EACCES);
+	const char *dir[] = { "/tmp", NULL };
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = dir }),
+			 -EACCES);
 	unlink(tmpl);
 
 	/* Bad working directory: reported by spawn, not by a child exiting 127. */
-	const char *ok[] = {CHILD, "exit", "0", NULL};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = ok,
-			 .cwd = "/nonexistent-weft-dir"}), -ENOENT);
+	const char *ok[] = { CHILD, "exit", "0", NULL };
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = ok,
+								 .cwd = "/nonex"
+									"istent"
+									"-weft-"
+									"di"
+									"r" }),
+			 -ENOENT);
 	assert_null(p);
 
 	/* PATH of a replaced environment decides the lookup. */
-	const char *t[] = {"true", NULL};
-	const char *no_path[] = {"PATH=/nonexistent", NULL};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = t,
-			 .env = no_path, .env_replace = true}), -ENOENT);
-	const char *good_path[] = {"PATH=/nonexistent:/usr/bin:/bin", NULL};
+	const char *t[] = { "true", NULL };
+	const char *no_path[] = { "PATH=/nonexistent", NULL };
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = t,
+							.env = no_path,
+							.env_replace = true }),
+		-ENOENT);
+	const char *good_path[] = { "PATH=/nonexistent:/usr/bin:/bin", NULL };
 	int status = -1;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = t,
-			 .env = good_path, .env_replace = true}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = t,
+							.env = good_path,
+							.env_replace = true }),
+		0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
 
 	/* .file overrides argv[0] for the lookup; argv[0] is what the child sees. */
-	const char *named[] = {"some-name", "exit", "7", NULL};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = named,
-			 .file = CHILD}), 0);
+	const char *named[] = { "some-name", "exit", "7", NULL };
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = named,
+							     .file = CHILD }),
+			 0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, 7);
 	weft_proc_free(p);
@@ -121,53 +144,93 @@ static void bad_input_is_an_error_code(void **state)
 {
 	weft_proc *p = NULL;
 	int fds[2];
-	const char *argv[] = {CHILD, "exit", "0", NULL};
-	const char *empty[] = {"", NULL};
-	const char *none[] = {NULL};
+	const char *argv[] = { CHILD, "exit", "0", NULL };
+	const char *empty[] = { "", NULL };
+	const char *none[] = { NULL };
 
 	(void)state;
-	assert_int_equal(weft_proc_spawn(NULL, &(weft_spawn_opts){.argv = argv}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(NULL,
+					 &(weft_spawn_opts){ .argv = argv }),
+			 -EINVAL);
 	assert_int_equal(weft_proc_spawn(&p, NULL), -EINVAL);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){0}), -EINVAL);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = empty}), -EINVAL);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = none}), -EINVAL);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .file = ""}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){ 0 }), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = empty }),
+			 -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = none }),
+			 -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+								 .file = "" }),
+			 -EINVAL);
 	/* stdio kinds on the wrong stream, or out of range */
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .in = WEFT_TO_STDOUT}), -EINVAL);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .out = WEFT_CHAIN(NULL)}), -EINVAL);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .in = WEFT_CHAIN(NULL)}), -EINVAL);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .err = {.kind = (enum weft_stdio_kind)42}}), -EINVAL);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+							.in = WEFT_TO_STDOUT }),
+		-EINVAL);
+	assert_int_equal(
+		weft_proc_spawn(&p,
+				&(weft_spawn_opts){ .argv = argv,
+						    .out = WEFT_CHAIN(NULL) }),
+		-EINVAL);
+	assert_int_equal(
+		weft_proc_spawn(&p,
+				&(weft_spawn_opts){ .argv = argv,
+						    .in = WEFT_CHAIN(NULL) }),
+		-EINVAL);
+	assert_int_equal(
+		weft_proc_spawn(
+			&p,
+			&(weft_spawn_opts){
+				.argv = argv,
+				.err = { .kind = (enum weft_stdio_kind)42 } }),
+		-EINVAL);
 	/* fds that are not open */
 	assert_true(pipe(fds) == 0);
 	close(fds[0]);
 	close(fds[1]);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .out = WEFT_FD(fds[0])}), -EBADF);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .out = WEFT_FD(-1)}), -EBADF);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .pass_fds = &fds[0], .n_pass_fds = 1}), -EBADF);
+	assert_int_equal(
+		weft_proc_spawn(&p,
+				&(weft_spawn_opts){ .argv = argv,
+						    .out = WEFT_FD(fds[0]) }),
+		-EBADF);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+							.out = WEFT_FD(-1) }),
+		-EBADF);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+							.pass_fds = &fds[0],
+							.n_pass_fds = 1 }),
+		-EBADF);
 	int two = 2;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .pass_fds = &two, .n_pass_fds = 1}), -EINVAL);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .n_pass_fds = 1}), -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = argv,
+							     .pass_fds = &two,
+							     .n_pass_fds = 1 }),
+			 -EINVAL);
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = argv,
+							     .n_pass_fds = 1 }),
+			 -EINVAL);
 	/* a chain source whose stdout is not a pipe */
 	weft_proc *src;
-	assert_int_equal(weft_proc_spawn(&src, &(weft_spawn_opts){.argv = argv}), 0);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .in = WEFT_CHAIN(src)}), -EINVAL);
+	assert_int_equal(
+		weft_proc_spawn(&src, &(weft_spawn_opts){ .argv = argv }), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p,
+				&(weft_spawn_opts){ .argv = argv,
+						    .in = WEFT_CHAIN(src) }),
+		-EINVAL);
 	assert_int_equal(weft_proc_wait(src, SOON, NULL), 0);
 	weft_proc_free(src);
 	/* communicate with input but no stdin pipe */
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv}), 0);
-	assert_int_equal(weft_proc_communicate(p, "x", 1, NULL, NULL, SOON), -EINVAL);
-	assert_int_equal(weft_proc_communicate(p, NULL, 1, NULL, NULL, SOON), -EINVAL);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv }), 0);
+	assert_int_equal(weft_proc_communicate(p, "x", 1, NULL, NULL, SOON),
+			 -EINVAL);
+	assert_int_equal(weft_proc_communicate(p, NULL, 1, NULL, NULL, SOON),
+			 -EINVAL);
 	assert_int_equal(weft_proc_send_signal(p, -1), -EINVAL);
 	assert_int_equal(weft_proc_send_signal(p, 1000), -EINVAL);
 	assert_int_equal(weft_proc_wait(p, SOON, NULL), 0);
@@ -178,36 +241,46 @@ static void bad_input_is_an_error_code(void **state)
 
 static void environment(void **state)
 {
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	int status;
 
 	(void)state;
 	setenv("WEFT_TEST_INHERITED", "parent", 1);
 	setenv("WEFT_TEST_GONE", "x", 1);
 
-	const char *get[] = {CHILD, "env", "WEFT_TEST_INHERITED", NULL};
-	assert_int_equal(run_child((weft_spawn_opts){.argv = get}, &out, &status), 0);
+	const char *get[] = { CHILD, "env", "WEFT_TEST_INHERITED", NULL };
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = get }, &out, &status), 0);
 	assert_string_equal(str(&out), "parent\n");
 
 	/* Replace: exactly the given environment. */
-	const char *all[] = {CHILD, "envall", NULL};
-	const char *repl[] = {"A=1", "B=two words", NULL};
+	const char *all[] = { CHILD, "envall", NULL };
+	const char *repl[] = { "A=1", "B=two words", NULL };
 	out.len = 0;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = all, .env = repl,
-			 .env_replace = true}, &out, &status), 0);
+	assert_int_equal(run_child((weft_spawn_opts){ .argv = all,
+						      .env = repl,
+						      .env_replace = true },
+				   &out, &status),
+			 0);
 	assert_string_equal(str(&out), "A=1\nB=two words\n");
 	out.len = 0;
-	const char *nothing[] = {NULL};
-	assert_int_equal(run_child((weft_spawn_opts){.argv = all, .env = nothing,
-			 .env_replace = true}, &out, &status), 0);
+	const char *nothing[] = { NULL };
+	assert_int_equal(run_child((weft_spawn_opts){ .argv = all,
+						      .env = nothing,
+						      .env_replace = true },
+				   &out, &status),
+			 0);
 	assert_string_equal(str(&out), "");
 
 	/* Override: set, replace, unset in a copy of ours (the seed's password). */
-	const char *over[] = {"password=s3cret", "WEFT_TEST_INHERITED=first",
-			      "WEFT_TEST_INHERITED=child", "WEFT_TEST_GONE", NULL};
+	const char *over[] = { "password=s3cret", "WEFT_TEST_INHERITED=first",
+			       "WEFT_TEST_INHERITED=child", "WEFT_TEST_GONE",
+			       NULL };
 	out.len = 0;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = all, .env = over},
-				   &out, &status), 0);
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = all, .env = over }, &out,
+			  &status),
+		0);
 	str(&out);
 	assert_non_null(strstr(out.data, "password=s3cret\n"));
 	assert_non_null(strstr(out.data, "WEFT_TEST_INHERITED=child\n"));
@@ -224,19 +297,23 @@ static void environment(void **state)
 
 static void working_directory(void **state)
 {
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	int status;
-	const char *argv[] = {CHILD, "cwd", NULL};
+	const char *argv[] = { CHILD, "cwd", NULL };
 
 	(void)state;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = argv, .cwd = "/usr"},
-				   &out, &status), 0);
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = argv, .cwd = "/usr" },
+			  &out, &status),
+		0);
 	assert_string_equal(str(&out), "/usr\n");
 	/* A relative program path is resolved in the new directory, as exec does. */
-	const char *rel[] = {"./bin/true", NULL};
+	const char *rel[] = { "./bin/true", NULL };
 	weft_proc *p;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = rel,
-			 .cwd = "/usr"}), 0);
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = rel,
+								 .cwd = "/us"
+									"r" }),
+			 0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
@@ -254,15 +331,19 @@ static void large_io_both_ways(void **state)
 {
 	size_t n = 64u << 20;
 	char *in = malloc(n);
-	weft_buf out = {0}, err = {0};
+	weft_buf out = { 0 }, err = { 0 };
 	weft_proc *p;
 	int status;
-	const char *argv[] = {CHILD, "cat", NULL};
+	const char *argv[] = { CHILD, "cat", NULL };
 
 	(void)state;
 	fill(in, n, 5);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .in = WEFT_PIPE, .out = WEFT_PIPE, .err = WEFT_PIPE}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+							.in = WEFT_PIPE,
+							.out = WEFT_PIPE,
+							.err = WEFT_PIPE }),
+		0);
 	assert_int_equal(weft_proc_communicate(p, in, n, &out, &err, SOON), 0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, 0);
@@ -276,11 +357,15 @@ static void large_io_both_ways(void **state)
 	weft_proc_free(p);
 
 	/* 64 MiB on stdout and on stderr at once, interleaved by the child. */
-	const char *prod[] = {CHILD, "produce", "67108864", NULL};
+	const char *prod[] = { CHILD, "produce", "67108864", NULL };
 	out.len = 0;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = prod,
-			 .out = WEFT_PIPE, .err = WEFT_PIPE}), 0);
-	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, &err, SOON), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = prod,
+							.out = WEFT_PIPE,
+							.err = WEFT_PIPE }),
+		0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, &err, SOON),
+			 0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, 0);
 	assert_int_equal(out.len, n);
@@ -297,18 +382,21 @@ static void large_io_both_ways(void **state)
 
 static void communicate_deadline_keeps_data(void **state)
 {
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	weft_proc *p;
 	int status;
-	const char *argv[] = {CHILD, "sleep", "30000", "hello", NULL};
+	const char *argv[] = { CHILD, "sleep", "30000", "hello", NULL };
 	int64_t t0, dt;
 
 	(void)state;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .out = WEFT_PIPE}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+							.out = WEFT_PIPE }),
+		0);
 	t0 = weft_now();
 	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL,
-					       t0 + 300 * WEFT_MSEC), -ETIMEDOUT);
+					       t0 + 300 * WEFT_MSEC),
+			 -ETIMEDOUT);
 	dt = weft_now() - t0;
 	assert_true(dt >= 300 * WEFT_MSEC);
 	assert_true(dt < 10 * WEFT_SEC);
@@ -316,17 +404,23 @@ static void communicate_deadline_keeps_data(void **state)
 	/* Left running, as Python leaves it: the caller decides. */
 	assert_int_equal(weft_proc_poll(p, &status), -ETIMEDOUT);
 	assert_int_equal(weft_proc_kill(p), 0);
-	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, SOON), 0);
-	assert_string_equal(str(&out), "hello\n"); /* nothing lost, nothing twice */
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, SOON),
+			 0);
+	assert_string_equal(str(&out),
+			    "hello\n"); /* nothing lost, nothing twice */
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, -SIGKILL);
 	weft_proc_free(p);
 
 	/* An expired deadline still polls once: data already there is read. */
-	const char *quick[] = {CHILD, "both", NULL};
+	const char *quick[] = { CHILD, "both", NULL };
 	out.len = 0;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = quick,
-			 .out = WEFT_PIPE, .err = WEFT_TO_STDOUT}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p,
+				&(weft_spawn_opts){ .argv = quick,
+						    .out = WEFT_PIPE,
+						    .err = WEFT_TO_STDOUT }),
+		0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, 0), 0);
 	assert_string_equal(str(&out), "out\nerr\n");
@@ -339,17 +433,22 @@ static void communicate_resumes_input(void **state)
 {
 	size_t n = 8u << 20;
 	char *in = malloc(n);
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	weft_proc *p;
 	int status;
-	const char *argv[] = {CHILD, "cat", "500", NULL}; /* reads after 500 ms */
+	const char *argv[] = { CHILD, "cat", "500",
+			       NULL }; /* reads after 500 ms */
 
 	(void)state;
 	fill(in, n, 9);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .in = WEFT_PIPE, .out = WEFT_PIPE}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+							.in = WEFT_PIPE,
+							.out = WEFT_PIPE }),
+		0);
 	assert_int_equal(weft_proc_communicate(p, in, n, &out, NULL,
-					       weft_now() + 100 * WEFT_MSEC), -ETIMEDOUT);
+					       weft_now() + 100 * WEFT_MSEC),
+			 -ETIMEDOUT);
 	assert_true(out.len < n);
 	assert_int_equal(weft_proc_communicate(p, in, n, &out, NULL, SOON), 0);
 	assert_int_equal(out.len, n);
@@ -368,11 +467,13 @@ static void child_ignores_input(void **state)
 	char *in = calloc(1, n);
 	weft_proc *p;
 	int status;
-	const char *argv[] = {CHILD, "exit", "0", NULL};
+	const char *argv[] = { CHILD, "exit", "0", NULL };
 
 	(void)state;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-			 .in = WEFT_PIPE}), 0);
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = argv,
+							     .in = WEFT_PIPE }),
+			 0);
 	assert_int_equal(weft_proc_communicate(p, in, n, NULL, NULL, SOON), 0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, 0);
@@ -389,12 +490,14 @@ static void wait_deadline_and_signals(void **state)
 	weft_proc *p;
 	int status;
 	int64_t t0, dt;
-	const char *sleeper[] = {CHILD, "sleep", "30000", NULL};
+	const char *sleeper[] = { CHILD, "sleep", "30000", NULL };
 
 	(void)state;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = sleeper}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
 	t0 = weft_now();
-	assert_int_equal(weft_proc_wait(p, t0 + 200 * WEFT_MSEC, &status), -ETIMEDOUT);
+	assert_int_equal(weft_proc_wait(p, t0 + 200 * WEFT_MSEC, &status),
+			 -ETIMEDOUT);
 	dt = weft_now() - t0;
 	assert_true(dt >= 200 * WEFT_MSEC);
 	assert_true(dt < 5 * WEFT_SEC);
@@ -404,7 +507,8 @@ static void wait_deadline_and_signals(void **state)
 	assert_int_equal(status, -SIGTERM);
 	weft_proc_free(p);
 
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = sleeper}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
 	assert_int_equal(weft_proc_kill(p), 0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, -SIGKILL);
@@ -412,8 +516,9 @@ static void wait_deadline_and_signals(void **state)
 	weft_proc_free(p);
 
 	/* A child that kills itself. */
-	const char *raiser[] = {CHILD, "raise", "6", NULL};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = raiser}), 0);
+	const char *raiser[] = { CHILD, "raise", "6", NULL };
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = raiser }), 0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, -SIGABRT);
 	weft_proc_free(p);
@@ -431,38 +536,50 @@ static void wait_without_pidfd(void **state)
 
 static void stdio_kinds(void **state)
 {
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	weft_proc *p;
 	int status;
 	char tmpl[] = "/tmp/weft-out-XXXXXX";
 
 	(void)state;
 	/* /dev/null in: cat sees EOF at once; err to stdout merges. */
-	const char *cat[] = {CHILD, "cat", NULL};
-	assert_int_equal(run_child((weft_spawn_opts){.argv = cat,
-			 .in = WEFT_DEVNULL}, &out, &status), 0);
+	const char *cat[] = { CHILD, "cat", NULL };
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = cat, .in = WEFT_DEVNULL },
+			  &out, &status),
+		0);
 	assert_int_equal(out.len, 0);
-	const char *both[] = {CHILD, "both", NULL};
-	assert_int_equal(run_child((weft_spawn_opts){.argv = both,
-			 .err = WEFT_TO_STDOUT}, &out, &status), 0);
+	const char *both[] = { CHILD, "both", NULL };
+	assert_int_equal(run_child((weft_spawn_opts){ .argv = both,
+						      .err = WEFT_TO_STDOUT },
+				   &out, &status),
+			 0);
 	assert_string_equal(str(&out), "out\nerr\n");
 	/* stdout to /dev/null, stderr piped */
-	weft_buf err = {0};
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = both,
-			 .out = WEFT_DEVNULL, .err = WEFT_PIPE}), 0);
+	weft_buf err = { 0 };
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = both,
+							.out = WEFT_DEVNULL,
+							.err = WEFT_PIPE }),
+		0);
 	assert_int_equal(weft_proc_stdout(p), -1);
-	assert_int_equal(weft_proc_communicate(p, NULL, 0, NULL, &err, SOON), 0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, NULL, &err, SOON),
+			 0);
 	assert_string_equal(str(&err), "err\n");
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	weft_proc_free(p);
 	/* A file of ours as stdout; we keep our fd. */
 	int fd = mkstemp(tmpl);
 	assert_true(fd >= 0);
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = both,
-			 .out = WEFT_FD(fd), .err = WEFT_TO_STDOUT}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p,
+				&(weft_spawn_opts){ .argv = both,
+						    .out = WEFT_FD(fd),
+						    .err = WEFT_TO_STDOUT }),
+		0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	weft_proc_free(p);
-	char got[16] = {0};
+	char got[16] = { 0 };
 	assert_int_equal(pread(fd, got, sizeof(got) - 1, 0), 8);
 	assert_string_equal(got, "out\nerr\n");
 	assert_true(fcntl(fd, F_GETFD) >= 0);
@@ -477,8 +594,10 @@ static void stdio_kinds(void **state)
 	assert_true(dup2(pfd[0], 0) == 0);
 	close(pfd[0]);
 	out.len = 0;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = cat,
-			 .in = WEFT_FD(0)}, &out, &status), 0);
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = cat, .in = WEFT_FD(0) },
+			  &out, &status),
+		0);
 	assert_string_equal(str(&out), "swap");
 	assert_true(dup2(saved_in, 0) == 0);
 	close(saved_in);
@@ -488,23 +607,29 @@ static void stdio_kinds(void **state)
 
 static void process_group_and_session(void **state)
 {
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	int status, pid, pgrp, sid;
-	const char *ids[] = {CHILD, "ids", NULL};
+	const char *ids[] = { CHILD, "ids", NULL };
 
 	(void)state;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = ids}, &out, &status), 0);
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = ids }, &out, &status), 0);
 	assert_int_equal(sscanf(str(&out), "%d %d %d", &pid, &pgrp, &sid), 3);
 	assert_int_equal(pgrp, getpgrp());
 	out.len = 0;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = ids,
-			 .new_process_group = true}, &out, &status), 0);
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = ids,
+					     .new_process_group = true },
+			  &out, &status),
+		0);
 	assert_int_equal(sscanf(str(&out), "%d %d %d", &pid, &pgrp, &sid), 3);
 	assert_int_equal(pgrp, pid);
 	assert_int_equal(sid, getsid(0));
 	out.len = 0;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = ids,
-			 .new_session = true}, &out, &status), 0);
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = ids, .new_session = true },
+			  &out, &status),
+		0);
 	assert_int_equal(sscanf(str(&out), "%d %d %d", &pid, &pgrp, &sid), 3);
 	assert_int_equal(sid, pid);
 	assert_int_equal(pgrp, pid);
@@ -513,18 +638,19 @@ static void process_group_and_session(void **state)
 
 static void child_signal_state_is_clean(void **state)
 {
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	int status;
 	sigset_t block, old;
-	struct sigaction ign = {.sa_handler = SIG_IGN}, was;
-	const char *argv[] = {CHILD, "signals", NULL};
+	struct sigaction ign = { .sa_handler = SIG_IGN }, was;
+	const char *argv[] = { CHILD, "signals", NULL };
 
 	(void)state;
 	sigemptyset(&block);
 	sigaddset(&block, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	sigaction(SIGPIPE, &ign, &was);
-	assert_int_equal(run_child((weft_spawn_opts){.argv = argv}, &out, &status), 0);
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = argv }, &out, &status), 0);
 	assert_string_equal(str(&out), "default unblocked\n");
 	sigaction(SIGPIPE, &was, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -545,24 +671,29 @@ static int parse_fds(const char *s, int *fds, int max)
 
 static void only_stdio_and_pass_fds_are_inherited(void **state)
 {
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	int status, leaky[2], passed[2], got[64], n;
-	const char *argv[] = {CHILD, "fds", NULL};
+	const char *argv[] = { CHILD, "fds", NULL };
 
 	(void)state;
 	/* Both pipes lack O_CLOEXEC on purpose: weft closes them anyway. */
 	assert_int_equal(pipe(leaky), 0);
 	assert_int_equal(pipe(passed), 0);
-	assert_int_equal(run_child((weft_spawn_opts){.argv = argv}, &out, &status), 0);
+	assert_int_equal(
+		run_child((weft_spawn_opts){ .argv = argv }, &out, &status), 0);
 	n = parse_fds(str(&out), got, 64);
 	assert_int_equal(n, 3);
 	assert_int_equal(got[0], 0);
 	assert_int_equal(got[2], 2);
 
-	int pass[] = {passed[1], passed[0], passed[1]}; /* unsorted, duplicated */
+	int pass[] = { passed[1], passed[0],
+		       passed[1] }; /* unsorted, duplicated */
 	out.len = 0;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = argv, .pass_fds = pass,
-			 .n_pass_fds = 3}, &out, &status), 0);
+	assert_int_equal(run_child((weft_spawn_opts){ .argv = argv,
+						      .pass_fds = pass,
+						      .n_pass_fds = 3 },
+				   &out, &status),
+			 0);
 	n = parse_fds(str(&out), got, 64);
 	assert_int_equal(n, 5);
 	int lo = passed[0] < passed[1] ? passed[0] : passed[1];
@@ -572,8 +703,11 @@ static void only_stdio_and_pass_fds_are_inherited(void **state)
 	/* a pass_fd with O_CLOEXEC set is still passed */
 	fcntl(passed[0], F_SETFD, FD_CLOEXEC);
 	out.len = 0;
-	assert_int_equal(run_child((weft_spawn_opts){.argv = argv,
-			 .pass_fds = &passed[0], .n_pass_fds = 1}, &out, &status), 0);
+	assert_int_equal(run_child((weft_spawn_opts){ .argv = argv,
+						      .pass_fds = &passed[0],
+						      .n_pass_fds = 1 },
+				   &out, &status),
+			 0);
 	n = parse_fds(str(&out), got, 64);
 	assert_int_equal(n, 4);
 	assert_int_equal(got[3], passed[0]);
@@ -588,21 +722,31 @@ static void only_stdio_and_pass_fds_are_inherited(void **state)
 static void chaining_three_processes(void **state)
 {
 	weft_proc *a, *b, *c;
-	weft_buf out = {0};
+	weft_buf out = { 0 };
 	int status;
-	const char *prod[] = {CHILD, "produce", "1000000", NULL};
-	const char *cat[] = {CHILD, "cat", NULL};
-	const char *count[] = {CHILD, "count", NULL};
+	const char *prod[] = { CHILD, "produce", "1000000", NULL };
+	const char *cat[] = { CHILD, "cat", NULL };
+	const char *count[] = { CHILD, "count", NULL };
 
 	(void)state;
-	assert_int_equal(weft_proc_spawn(&a, &(weft_spawn_opts){.argv = prod,
-			 .out = WEFT_PIPE, .err = WEFT_DEVNULL}), 0);
-	assert_int_equal(weft_proc_spawn(&b, &(weft_spawn_opts){.argv = cat,
-			 .in = WEFT_CHAIN(a), .out = WEFT_PIPE}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&a, &(weft_spawn_opts){ .argv = prod,
+							.out = WEFT_PIPE,
+							.err = WEFT_DEVNULL }),
+		0);
+	assert_int_equal(
+		weft_proc_spawn(&b, &(weft_spawn_opts){ .argv = cat,
+							.in = WEFT_CHAIN(a),
+							.out = WEFT_PIPE }),
+		0);
 	assert_int_equal(weft_proc_stdout(a), -1); /* moved into b */
-	assert_int_equal(weft_proc_spawn(&c, &(weft_spawn_opts){.argv = count,
-			 .in = WEFT_CHAIN(b), .out = WEFT_PIPE}), 0);
-	assert_int_equal(weft_proc_communicate(c, NULL, 0, &out, NULL, SOON), 0);
+	assert_int_equal(
+		weft_proc_spawn(&c, &(weft_spawn_opts){ .argv = count,
+							.in = WEFT_CHAIN(b),
+							.out = WEFT_PIPE }),
+		0);
+	assert_int_equal(weft_proc_communicate(c, NULL, 0, &out, NULL, SOON),
+			 0);
 	assert_string_equal(str(&out), "1000000\n");
 	assert_int_equal(weft_proc_wait(a, SOON, &status), 0);
 	assert_int_equal(status, 0);
@@ -619,25 +763,26 @@ static void chaining_three_processes(void **state)
 static void pipeline_reports_failing_stage(void **state)
 {
 	weft_pipeline *pl;
-	weft_buf out = {0}, errs[3] = {{0}};
+	weft_buf out = { 0 }, errs[3] = { { 0 } };
 	int status;
 	size_t bad;
-	const char *cat[] = {CHILD, "cat", NULL};
-	const char *fail[] = {CHILD, "exit", "3", NULL};
-	const char *count[] = {CHILD, "count", NULL};
+	const char *cat[] = { CHILD, "cat", NULL };
+	const char *fail[] = { CHILD, "exit", "3", NULL };
+	const char *count[] = { CHILD, "count", NULL };
 
 	(void)state;
 	/* all good: 1 MiB through cat | cat | count */
 	weft_spawn_opts ok[] = {
-		{.argv = cat, .in = WEFT_PIPE},
-		{.argv = cat},
-		{.argv = count, .out = WEFT_PIPE, .err = WEFT_PIPE},
+		{ .argv = cat, .in = WEFT_PIPE },
+		{ .argv = cat },
+		{ .argv = count, .out = WEFT_PIPE, .err = WEFT_PIPE },
 	};
 	size_t n = 1u << 20;
 	char *in = calloc(1, n);
 	assert_int_equal(weft_pipeline_spawn(&pl, ok, 3, &bad), 0);
 	assert_int_equal(weft_pipeline_len(pl), 3);
-	assert_int_equal(weft_pipeline_communicate(pl, in, n, &out, errs, SOON), 0);
+	assert_int_equal(weft_pipeline_communicate(pl, in, n, &out, errs, SOON),
+			 0);
 	assert_string_equal(str(&out), "1048576\n");
 	assert_int_equal(weft_pipeline_wait(pl, SOON, &status), 0);
 	assert_int_equal(status, 0);
@@ -646,20 +791,22 @@ static void pipeline_reports_failing_stage(void **state)
 
 	/* the middle stage fails without reading: pipefail names it */
 	weft_spawn_opts bad_mid[] = {
-		{.argv = cat, .in = WEFT_PIPE},
-		{.argv = fail, .err = WEFT_PIPE},
-		{.argv = count, .out = WEFT_PIPE},
+		{ .argv = cat, .in = WEFT_PIPE },
+		{ .argv = fail, .err = WEFT_PIPE },
+		{ .argv = count, .out = WEFT_PIPE },
 	};
 	out.len = 0;
 	assert_int_equal(weft_pipeline_spawn(&pl, bad_mid, 3, &bad), 0);
-	assert_int_equal(weft_pipeline_communicate(pl, in, n, &out, errs, SOON), 0);
+	assert_int_equal(weft_pipeline_communicate(pl, in, n, &out, errs, SOON),
+			 0);
 	assert_string_equal(str(&out), "0\n");
 	assert_int_equal(weft_pipeline_wait(pl, SOON, &status), 0);
 	assert_int_equal(status, 3);
 	assert_int_equal(weft_pipeline_failed_stage(pl), 1);
 	int s0, s1, s2;
 	assert_int_equal(weft_pipeline_status(pl, 0, &s0), 0);
-	assert_true(s0 == 0 || s0 == -SIGPIPE || s0 == 99); /* writer lost its reader */
+	assert_true(s0 == 0 || s0 == -SIGPIPE ||
+		    s0 == 99); /* writer lost its reader */
 	assert_int_equal(weft_pipeline_status(pl, 1, &s1), 0);
 	assert_int_equal(s1, 3);
 	assert_int_equal(weft_pipeline_status(pl, 2, &s2), 0);
@@ -668,21 +815,24 @@ static void pipeline_reports_failing_stage(void **state)
 	weft_pipeline_free(pl);
 
 	/* a stage that cannot start: nothing left running, the stage named */
-	const char *missing[] = {"weft-no-such-program-xyz", NULL};
-	weft_spawn_opts no_prog[] = {{.argv = cat, .in = WEFT_PIPE},
-				     {.argv = cat},
-				     {.argv = missing}};
+	const char *missing[] = { "weft-no-such-program-xyz", NULL };
+	weft_spawn_opts no_prog[] = { { .argv = cat, .in = WEFT_PIPE },
+				      { .argv = cat },
+				      { .argv = missing } };
 	assert_int_equal(weft_pipeline_spawn(&pl, no_prog, 3, &bad), -ENOENT);
 	assert_int_equal(bad, 2);
 	/* a chained stream set by the caller is refused */
-	weft_spawn_opts clash[] = {{.argv = cat, .out = WEFT_PIPE}, {.argv = cat}};
+	weft_spawn_opts clash[] = { { .argv = cat, .out = WEFT_PIPE },
+				    { .argv = cat } };
 	assert_int_equal(weft_pipeline_spawn(&pl, clash, 2, &bad), -EINVAL);
 	assert_int_equal(bad, 0);
 
 	/* kill a pipeline stuck on input */
-	weft_spawn_opts stuck[] = {{.argv = cat, .in = WEFT_PIPE}, {.argv = cat}};
+	weft_spawn_opts stuck[] = { { .argv = cat, .in = WEFT_PIPE },
+				    { .argv = cat } };
 	assert_int_equal(weft_pipeline_spawn(&pl, stuck, 2, NULL), 0);
-	assert_int_equal(weft_pipeline_wait(pl, weft_now() + 50 * WEFT_MSEC, &status),
+	assert_int_equal(weft_pipeline_wait(pl, weft_now() + 50 * WEFT_MSEC,
+					    &status),
 			 -ETIMEDOUT);
 	assert_int_equal(weft_pipeline_status(pl, 0, &s0), -EBUSY);
 	assert_int_equal(weft_pipeline_send_signal(pl, SIGKILL), 0);
@@ -698,9 +848,9 @@ static void pipeline_reports_failing_stage(void **state)
 /* 10,000 spawns with pipes: no fd left open, no zombie (the teardown). */
 static void many_spawns_leak_nothing(void **state)
 {
-	weft_buf out = {0};
-	const char *argv[] = {"/bin/true", NULL};
-	const char *echo[] = {CHILD, "both", NULL};
+	weft_buf out = { 0 };
+	const char *argv[] = { "/bin/true", NULL };
+	const char *echo[] = { CHILD, "both", NULL };
 	int fds0 = count_open_fds();
 
 	(void)state;
@@ -709,15 +859,25 @@ static void many_spawns_leak_nothing(void **state)
 		int status = -1;
 
 		if (i % 2) {
-			assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){
-					 .argv = argv, .in = WEFT_DEVNULL}), 0);
+			assert_int_equal(
+				weft_proc_spawn(&p,
+						&(weft_spawn_opts){
+							.argv = argv,
+							.in = WEFT_DEVNULL }),
+				0);
 		} else {
 			out.len = 0;
-			assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){
-					 .argv = echo, .in = WEFT_PIPE,
-					 .out = WEFT_PIPE, .err = WEFT_TO_STDOUT}), 0);
+			assert_int_equal(
+				weft_proc_spawn(&p,
+						&(weft_spawn_opts){
+							.argv = echo,
+							.in = WEFT_PIPE,
+							.out = WEFT_PIPE,
+							.err = WEFT_TO_STDOUT }),
+				0);
 			assert_int_equal(weft_proc_communicate(p, NULL, 0, &out,
-							       NULL, SOON), 0);
+							       NULL, SOON),
+					 0);
 			assert_int_equal(out.len, 8);
 		}
 		assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
@@ -732,8 +892,8 @@ static void many_spawns_leak_nothing(void **state)
 /* Threads spawning at once never hand each other's pipes to children. */
 static void *spawn_worker(void *arg)
 {
-	weft_buf out = {0};
-	const char *argv[] = {CHILD, "fds", NULL};
+	weft_buf out = { 0 };
+	const char *argv[] = { CHILD, "fds", NULL };
 	long bad = 0;
 
 	(void)arg;
@@ -742,8 +902,10 @@ static void *spawn_worker(void *arg)
 		int status;
 
 		out.len = 0;
-		if (weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv,
-				   .in = WEFT_PIPE, .out = WEFT_PIPE}) < 0) {
+		if (weft_proc_spawn(
+			    &p, &(weft_spawn_opts){ .argv = argv,
+						    .in = WEFT_PIPE,
+						    .out = WEFT_PIPE }) < 0) {
 			bad++;
 			continue;
 		}
@@ -765,7 +927,8 @@ static void concurrent_spawns(void **state)
 
 	(void)state;
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, spawn_worker, NULL), 0);
+		assert_int_equal(
+			pthread_create(&t[i], NULL, spawn_worker, NULL), 0);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(pthread_join(t[i], &bad), 0);
 		assert_int_equal((long)bad, 0);
@@ -785,16 +948,97 @@ static void signal_from_another_thread(void **state)
 	pthread_t t;
 	void *rc;
 	int status;
-	const char *sleeper[] = {CHILD, "sleep", "30000", NULL};
+	const char *sleeper[] = { CHILD, "sleep", "30000", NULL };
 
 	(void)state;
-	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){.argv = sleeper}), 0);
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
 	assert_int_equal(pthread_create(&t, NULL, killer, p), 0);
 	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
 	assert_int_equal(status, -SIGKILL);
 	pthread_join(t, &rc);
 	assert_int_equal((long)rc, 0);
 	weft_proc_free(p);
+}
+
+/* Signals arriving without SA_RESTART: every EINTR is retried inside weft. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+struct pester {
+	pthread_t target;
+	atomic_bool stop;
+};
+
+static void *pester_thread(void *arg)
+{
+	struct pester *ps = arg;
+
+	while (!atomic_load(&ps->stop)) {
+		pthread_kill(ps->target, SIGUSR1);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+static void interrupted_calls_are_retried(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 }, old;
+	struct pester ps = { .target = pthread_self() };
+	const char *sleeper[] = { CHILD, "sleep", "300", "tick", NULL };
+	const char *cat[] = { CHILD, "cat", "100", NULL };
+	weft_buf out = { 0 };
+	weft_proc *p;
+	pthread_t t;
+	int status;
+	char in[300000];
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: syscalls fail with EINTR */
+	sigaction(SIGUSR1, &sa, &old);
+	atomic_init(&ps.stop, false);
+	assert_int_equal(pthread_create(&t, NULL, pester_thread, &ps), 0);
+
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper,
+							.out = WEFT_PIPE }),
+		0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, SOON),
+			 0);
+	assert_string_equal(str(&out), "tick\n");
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(p);
+
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper,
+							.out = WEFT_DEVNULL }),
+		0);
+	assert_int_equal(weft_proc_wait(p, WEFT_FOREVER, &status), 0);
+	assert_int_equal(status, 0);
+	weft_proc_free(p);
+
+	fill(in, sizeof(in), 3);
+	out.len = 0;
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = cat,
+							.in = WEFT_PIPE,
+							.out = WEFT_PIPE }),
+		0);
+	assert_int_equal(
+		weft_proc_communicate(p, in, sizeof(in), &out, NULL, SOON), 0);
+	assert_int_equal(out.len, sizeof(in));
+	assert_true(memcmp(out.data, in, sizeof(in)) == 0);
+	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	weft_proc_free(p);
+
+	atomic_store(&ps.stop, true);
+	pthread_join(t, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	weft_buf_free(&out);
 }
 
 int main(void)
@@ -819,6 +1063,7 @@ int main(void)
 		LEAK_CHECKED(pipeline_reports_failing_stage),
 		LEAK_CHECKED(concurrent_spawns),
 		LEAK_CHECKED(signal_from_another_thread),
+		LEAK_CHECKED(interrupted_calls_are_retried),
 		LEAK_CHECKED(many_spawns_leak_nothing),
 	};
 

@@ -66,31 +66,31 @@ typedef struct weft_pipeline weft_pipeline;
 /* Where one of a child's standard streams goes. */
 enum weft_stdio_kind {
 	WEFT_STDIO_INHERIT = 0, /* the parent's own fd 0/1/2 (the default) */
-	WEFT_STDIO_PIPE,	/* a new pipe; weft_proc owns the parent's end */
-	WEFT_STDIO_NULL,	/* /dev/null */
-	WEFT_STDIO_FD,		/* .fd, duplicated; the caller keeps .fd */
-	WEFT_STDIO_STDOUT,	/* stderr only: wherever the child's stdout goes */
-	WEFT_STDIO_CHAIN,	/* stdin only: .from's stdout pipe (see below) */
+	WEFT_STDIO_PIPE,   /* a new pipe; weft_proc owns the parent's end */
+	WEFT_STDIO_NULL,   /* /dev/null */
+	WEFT_STDIO_FD,	   /* .fd, duplicated; the caller keeps .fd */
+	WEFT_STDIO_STDOUT, /* stderr only: wherever the child's stdout goes */
+	WEFT_STDIO_CHAIN,  /* stdin only: .from's stdout pipe (see below) */
 };
 
 typedef struct weft_stdio {
 	enum weft_stdio_kind kind;
-	int fd;		  /* WEFT_STDIO_FD */
-	weft_proc *from;  /* WEFT_STDIO_CHAIN */
+	int fd;		 /* WEFT_STDIO_FD */
+	weft_proc *from; /* WEFT_STDIO_CHAIN */
 } weft_stdio;
 
-#define WEFT_INHERIT ((weft_stdio){.kind = WEFT_STDIO_INHERIT})
-#define WEFT_PIPE ((weft_stdio){.kind = WEFT_STDIO_PIPE})
-#define WEFT_DEVNULL ((weft_stdio){.kind = WEFT_STDIO_NULL})
-#define WEFT_FD(f) ((weft_stdio){.kind = WEFT_STDIO_FD, .fd = (f)})
-#define WEFT_TO_STDOUT ((weft_stdio){.kind = WEFT_STDIO_STDOUT})
+#define WEFT_INHERIT ((weft_stdio){ .kind = WEFT_STDIO_INHERIT })
+#define WEFT_PIPE ((weft_stdio){ .kind = WEFT_STDIO_PIPE })
+#define WEFT_DEVNULL ((weft_stdio){ .kind = WEFT_STDIO_NULL })
+#define WEFT_FD(f) ((weft_stdio){ .kind = WEFT_STDIO_FD, .fd = (f) })
+#define WEFT_TO_STDOUT ((weft_stdio){ .kind = WEFT_STDIO_STDOUT })
 /*
  * stdin from another child's stdout, which must be WEFT_STDIO_PIPE: the
  * seed's `stdin=encrypt_proc.stdout`. On success the pipe's read end moves
  * into the new child and `from` no longer holds it (weft_proc_stdout(from)
  * becomes -1), so EOF flows when `from` exits.
  */
-#define WEFT_CHAIN(p) ((weft_stdio){.kind = WEFT_STDIO_CHAIN, .from = (p)})
+#define WEFT_CHAIN(p) ((weft_stdio){ .kind = WEFT_STDIO_CHAIN, .from = (p) })
 
 /*
  * How to start a child. Zero means the sensible default for every field, so

@@ -36,7 +36,8 @@ int weft_pipeline_spawn(weft_pipeline **out, const weft_spawn_opts *stages,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!stages || n == 0 || n > (SIZE_MAX - sizeof(*pl)) / sizeof(pl->procs[0]))
+	if (!stages || n == 0 ||
+	    n > (SIZE_MAX - sizeof(*pl)) / sizeof(pl->procs[0]))
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		if ((i > 0 && stages[i].in.kind != WEFT_STDIO_INHERIT) ||
@@ -95,12 +96,12 @@ int weft_pipeline_communicate(weft_pipeline *pl, const void *input,
 	r = malloc((pl->n + 1) * sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r[n++] = (struct weft__reader){.fd = &last->fd_out, .buf = out};
+	r[n++] = (struct weft__reader){ .fd = &last->fd_out, .buf = out };
 	for (size_t i = 0; i < pl->n; i++)
-		r[n++] = (struct weft__reader){.fd = &pl->procs[i]->fd_err,
-					       .buf = errs ? &errs[i] : NULL};
-	rc = weft__communicate(&first->fd_in, input, input_len,
-			       &first->in_off, r, n, deadline);
+		r[n++] = (struct weft__reader){ .fd = &pl->procs[i]->fd_err,
+						.buf = errs ? &errs[i] : NULL };
+	rc = weft__communicate(&first->fd_in, input, input_len, &first->in_off,
+			       r, n, deadline);
 	free(r);
 	return rc;
 }

@@ -9,17 +9,18 @@
 
 struct weft_proc {
 	pid_t pid;
-	int pidfd;		/* -1 when the kernel has no pidfd_open */
+	int pidfd;		   /* -1 when the kernel has no pidfd_open */
 	int fd_in, fd_out, fd_err; /* parent's pipe ends, -1 when none */
-	atomic_bool reaped;	/* set once by wait; read by send_signal */
-	int status;		/* exit code or -signo, valid once reaped */
-	size_t in_off;		/* input bytes communicate has written */
+	atomic_bool reaped;	   /* set once by wait; read by send_signal */
+	int status;		   /* exit code or -signo, valid once reaped */
+	size_t in_off;		   /* input bytes communicate has written */
 };
 
 /* One pipe communicate reads until EOF, appending to buf (NULL: discard). */
 struct weft__reader {
 	int *fd;
 	weft_buf *buf;
+	bool grown; /* pipe buffer already enlarged */
 };
 
 /*

@@ -159,8 +159,8 @@ static int check_exec(const char *path)
 
 	if (stat(path, &st) < 0)
 		return errno == EACCES ? -EACCES : -ENOENT;
-	if (!S_ISREG(st.st_mode) || faccessat(AT_FDCWD, path, X_OK,
-					      AT_EACCESS) < 0)
+	if (!S_ISREG(st.st_mode) ||
+	    faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
 		return -EACCES;
 	return 0;
 }
@@ -205,9 +205,9 @@ static int search_path(const char *name, const char *path, char *buf,
 
 /* What the child's fd `target` becomes. */
 struct stream {
-	int src;      /* fd to dup2 into target, -1: leave inherited */
-	int tmp;      /* an fd we opened only for this spawn, closed after */
-	int parent;   /* parent's end of a pipe, handed to the weft_proc */
+	int src;    /* fd to dup2 into target, -1: leave inherited */
+	int tmp;    /* an fd we opened only for this spawn, closed after */
+	int parent; /* parent's end of a pipe, handed to the weft_proc */
 };
 
 static int fd_is_open(int fd)
@@ -383,7 +383,7 @@ int weft_proc_spawn(weft_proc **out, const weft_spawn_opts *o)
 
 	file = o->file ? o->file : o->argv[0];
 	if (!strchr(file, '/')) {
-		rc = search_path(file, o->env ? env_path(envp) : (getenv("PATH") ? getenv("PATH") : "/bin:/usr/bin"),
+		rc = search_path(file, env_path(o->env ? envp : environ),
 				 pathbuf, sizeof(pathbuf));
 		if (rc < 0)
 			goto out_env;
@@ -434,16 +434,14 @@ int weft_proc_spawn(weft_proc **out, const weft_spawn_opts *o)
 	if (rc < 0)
 		goto out_attr;
 
-	rc = -posix_spawn(&pid, file, &fa, &attr, (char *const *)o->argv,
-			  envp);
+	rc = -posix_spawn(&pid, file, &fa, &attr, (char *const *)o->argv, envp);
 	if (rc < 0)
 		goto out_attr;
 
 	p->pid = pid;
 	if (!pidfd_disabled_by_env()) {
 		p->pidfd = pidfd_open_cloexec(pid);
-		if (p->pidfd < 0 && p->pidfd != -ENOSYS &&
-		    p->pidfd != -EPERM) {
+		if (p->pidfd < 0 && p->pidfd != -ENOSYS && p->pidfd != -EPERM) {
 			/* Out of fds: don't leave an unwaitable child behind. */
 			rc = p->pidfd;
 			kill(pid, SIGKILL);

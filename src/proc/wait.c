@@ -57,7 +57,8 @@ static int try_reap(weft_proc *p, bool block)
 
 static void sleep_ns(int64_t ns)
 {
-	struct timespec ts = {.tv_sec = ns / WEFT_SEC, .tv_nsec = ns % WEFT_SEC};
+	struct timespec ts = { .tv_sec = ns / WEFT_SEC,
+			       .tv_nsec = ns % WEFT_SEC };
 
 	nanosleep(&ts, NULL); /* EINTR just shortens one backoff step */
 }
@@ -83,7 +84,8 @@ int weft_proc_wait(weft_proc *p, int64_t deadline, int *status)
 		if (deadline != WEFT_FOREVER && weft_now() >= deadline)
 			return -ETIMEDOUT;
 		if (p->pidfd >= 0) {
-			struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+			struct pollfd pfd = { .fd = p->pidfd,
+					      .events = POLLIN };
 
 			r = poll(&pfd, 1, weft_deadline_ms(deadline));
 			if (r < 0 && errno != EINTR)
@@ -91,7 +93,9 @@ int weft_proc_wait(weft_proc *p, int64_t deadline, int *status)
 		} else if (deadline != WEFT_FOREVER) {
 			int64_t left = deadline - weft_now();
 
-			sleep_ns(backoff < left ? backoff : left > 0 ? left : 0);
+			sleep_ns(backoff < left ? backoff
+				 : left > 0	? left
+						: 0);
 			if (backoff < 5 * WEFT_MSEC)
 				backoff *= 2;
 		}

@@ -11,7 +11,7 @@ prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >/dev/null
 
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig:$prefix/lib64/pkgconfig"
-libdir=$(cd "$(pkg-config --variable=libdir weft)" && pwd -P)
+libdir=$(realpath "$(pkg-config --variable=libdir weft)")
 
 # pkg-config, shared library
 "$cc" -std=c11 -Wall -Werror -o "$work/hello-pc" "$src/hello.c" \

@@ -4,10 +4,10 @@
 
 int main(void)
 {
-	const char *argv[] = {"true", NULL};
+	const char *argv[] = { "true", NULL };
 	weft_proc *p;
 	int status = -1;
-	int rc = weft_proc_spawn(&p, &(weft_spawn_opts){.argv = argv});
+	int rc = weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv });
 
 	if (rc == 0)
 		rc = weft_proc_wait(p, weft_now() + 10 * WEFT_SEC, &status);

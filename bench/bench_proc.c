@@ -1,0 +1,267 @@
+/*
+ * bench_proc — weft/proc.h against its peers, side by side in one run.
+ *
+ *   bench_proc [-q]        (-q: quick, fewer iterations)
+ *
+ * 1. spawn+wait of /bin/true: weft vs raw posix_spawn+waitpid vs Python's
+ *    subprocess.run. weft and raw alternate in rounds so drift on this
+ *    shared machine hits both alike.
+ * 2. the seed's N concurrent `openssl enc | openssl dgst -whirlpool`
+ *    pipelines (legacy provider), N = 3 and 500: weft vs Python.
+ * 3. communicate of 512 MiB through `cat`: weft vs Python's communicate.
+ *    weft is timed cold (fresh output buffer) and warm (the buffer reused,
+ *    as a loop would); Python's best of two runs.
+ *
+ * The Python side is bench/peers/proc_peer.py, run by this program (through
+ * weft) and parsed; every row prints weft's figure, the peer's and the ratio.
+ */
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <weft.h>
+
+extern char **environ;
+
+static bool quick;
+
+static double now_ms(void)
+{
+	return (double)weft_now() / (double)WEFT_MSEC;
+}
+
+static void check(int rc, const char *what)
+{
+	if (rc < 0) {
+		fprintf(stderr, "bench_proc: %s: %s\n", what,
+			weft_strerror(rc));
+		exit(1);
+	}
+}
+
+/* Run the Python peer and return the number it prints. */
+static double peer(const char *mode, long arg)
+{
+	char a[32];
+	const char *argv[] = { "/usr/bin/python3", PEERS_DIR "/proc_peer.py",
+			       mode, a, NULL };
+	weft_buf out = { 0 };
+	weft_proc *p;
+	int status;
+	double v = -1;
+
+	snprintf(a, sizeof(a), "%ld", arg);
+	check(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+						      .out = WEFT_PIPE }),
+	      "spawn python3");
+	check(weft_proc_communicate(p, NULL, 0, &out, NULL, WEFT_FOREVER), "pyt"
+									   "hon"
+									   " pe"
+									   "e"
+									   "r");
+	check(weft_proc_wait(p, WEFT_FOREVER, &status), "python peer");
+	weft_proc_free(p);
+	check(weft_buf_reserve(&out, 1), "buf");
+	out.data[out.len] = 0;
+	const char *r = strstr(out.data, "result: ");
+	if (status != 0 || !r || sscanf(r + 8, "%lf", &v) != 1) {
+		fprintf(stderr,
+			"bench_proc: python peer %s failed (status %d)\n", mode,
+			status);
+		exit(1);
+	}
+	weft_buf_free(&out);
+	return v;
+}
+
+static double weft_spawns(int n)
+{
+	const char *argv[] = { "/bin/true", NULL };
+	double t0 = now_ms();
+
+	for (int i = 0; i < n; i++) {
+		weft_proc *p;
+		int status;
+
+		check(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv }),
+		      "spawn");
+		check(weft_proc_wait(p, WEFT_FOREVER, &status), "wait");
+		weft_proc_free(p);
+	}
+	return (now_ms() - t0) * 1e6 / n;
+}
+
+static double raw_spawns(int n)
+{
+	char *argv[] = { "/bin/true", NULL };
+	double t0 = now_ms();
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid;
+		int st;
+
+		if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+			exit(1);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	return (now_ms() - t0) * 1e6 / n;
+}
+
+static void bench_spawn(void)
+{
+	int rounds = quick ? 4 : 10, per = quick ? 100 : 200;
+	double w = 0, r = 0, py = 0;
+
+	weft_spawns(20);
+	raw_spawns(20);
+	/* Alternate all three so load from elsewhere hits each alike. */
+	for (int i = 0; i < rounds; i++) {
+		w += weft_spawns(per);
+		r += raw_spawns(per);
+		py += peer("spawn", per);
+	}
+	w /= rounds;
+	r /= rounds;
+	py /= rounds;
+	printf("spawn+wait /bin/true   weft %7.0f us   raw posix_spawn %7.0f us"
+	       "   python %7.0f us   weft/raw %.3f   python/weft %.2fx\n",
+	       w / 1e3, r / 1e3, py / 1e3, w / r, py / w);
+}
+
+/* The seed's pipelines; returns wall ms for n of them. */
+static double weft_pipelines(int n)
+{
+	const char *enc[] = { "openssl", "enc",		 "-des3",
+			      "-pass",	 "env:password", NULL };
+	const char *dgst[] = { "openssl",    "dgst",	  "-provider",
+			       "legacy",     "-provider", "default",
+			       "-whirlpool", "-binary",	  NULL };
+	const char *env[] = { "password=zf7ShyBhZOraQDdE/FiZpm/m/8f9X+M1",
+			      NULL };
+	weft_pipeline **pl = calloc((size_t)n, sizeof(*pl));
+	unsigned char data[100];
+	weft_buf out = { 0 };
+	double t0 = now_ms();
+
+	for (int i = 0; i < n; i++) {
+		weft_spawn_opts st[] = {
+			{ .argv = enc,
+			  .env = env,
+			  .in = WEFT_PIPE,
+			  .err = WEFT_DEVNULL },
+			{ .argv = dgst, .out = WEFT_PIPE },
+		};
+		check(weft_pipeline_spawn(&pl[i], st, 2, NULL), "pipeline");
+	}
+	for (int i = 0; i < n; i++) {
+		int status;
+
+		if (getrandom(data, sizeof(data), 0) != sizeof(data))
+			exit(1);
+		out.len = 0;
+		check(weft_pipeline_communicate(pl[i], data, sizeof(data), &out,
+						NULL, WEFT_FOREVER),
+		      "communicate");
+		check(weft_pipeline_wait(pl[i], WEFT_FOREVER, &status), "wait");
+		if (status != 0 || out.len != 64) {
+			fprintf(stderr, "bench_proc: pipeline failed (%d)\n",
+				status);
+			exit(1);
+		}
+		weft_pipeline_free(pl[i]);
+	}
+	free(pl);
+	weft_buf_free(&out);
+	return now_ms() - t0;
+}
+
+static void bench_pipelines(int n)
+{
+	int reps = n < 10 ? 5 : 1;
+	double w = 0, py = 0;
+
+	weft_pipelines(n < 10 ? n : 10); /* warm the page cache */
+	for (int i = 0; i < reps; i++) {
+		w += weft_pipelines(n);
+		py += peer("pipelines", n);
+	}
+	w /= reps;
+	py /= reps;
+	printf("%3d seed pipelines      weft %7.1f ms   python %7.1f ms"
+	       "   python/weft %.2fx\n",
+	       n, w, py, py / w);
+}
+
+static double weft_communicate(const char *in, size_t n, weft_buf *out)
+{
+	const char *argv[] = { "cat", NULL };
+	weft_proc *p;
+	int status;
+	double t0 = now_ms(), dt;
+
+	out->len = 0;
+	check(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+						      .in = WEFT_PIPE,
+						      .out = WEFT_PIPE }),
+	      "spawn cat");
+	check(weft_proc_communicate(p, in, n, out, NULL, WEFT_FOREVER), "commun"
+									"icat"
+									"e");
+	check(weft_proc_wait(p, WEFT_FOREVER, &status), "wait");
+	dt = now_ms() - t0;
+	weft_proc_free(p);
+	if (out->len != n || memcmp(out->data, in, n) != 0) {
+		fprintf(stderr, "bench_proc: cat returned other bytes\n");
+		exit(1);
+	}
+	return (double)n / (dt / 1e3) / 1e6;
+}
+
+static void bench_communicate(void)
+{
+	size_t mib = quick ? 128 : 512, n = mib << 20;
+	char *in = malloc(n);
+	weft_buf out = { 0 };
+	double cold, warm = 0, py;
+
+	for (size_t i = 0; i < n; i += 1 << 20)
+		getrandom(in + i, 1 << 20, 0);
+	cold = weft_communicate(in, n, &out);
+	for (int i = 0; i < 2; i++) {
+		double w = weft_communicate(in, n, &out);
+		warm = w > warm ? w : warm;
+	}
+	free(in);
+	weft_buf_free(&out);
+	py = peer("communicate", (long)mib);
+	printf("communicate %zu MiB cat  weft %6.0f MB/s warm, %6.0f MB/s cold"
+	       "   python %6.0f MB/s   weft/python %.1fx warm, %.1fx cold\n",
+	       mib, warm, cold, py, warm / py, cold / py);
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	quick = argc > 1 && !strcmp(argv[1], "-q");
+	/* 500 pipelines hold ~2000 fds; Python's peer raises its limit too. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	printf("bench_proc: weft vs raw posix_spawn and Python %s\n",
+	       quick ? "(quick)" : "");
+	bench_spawn();
+	bench_pipelines(3);
+	bench_pipelines(quick ? 100 : 500);
+	bench_communicate();
+	return 0;
+}
