@@ -77,14 +77,14 @@ static void *park_thread(void *arg)
 static void wake_from_other_thread(void **state)
 {
 	atomic_int parked = 0;
-	struct parker p = {.parked = &parked, .deadline = WEFT_FOREVER};
+	struct parker p = { .parked = &parked, .deadline = WEFT_FOREVER };
 
 	(void)state;
 	assert_int_equal(pthread_create(&p.tid, NULL, park_thread, &p), 0);
 	while (!atomic_load(&parked))
 		sched_yield();
 	/* Long enough that the parker gets past its spin into FUTEX_WAIT. */
-	nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+	nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
 	assert_true(weft__wake_one(&wl));
 	pthread_join(p.tid, NULL);
 	assert_int_equal(p.rc, 0);
@@ -98,11 +98,11 @@ static void wake_all_wakes_everyone(void **state)
 
 	(void)state;
 	for (int i = 0; i < N; i++) {
-		p[i] = (struct parker){.parked = &parked,
-				       .deadline = weft_deadline_in(30 * WEFT_SEC)};
-		assert_int_equal(pthread_create(&p[i].tid, NULL, park_thread,
-						&p[i]),
-				 0);
+		p[i] = (struct parker){ .parked = &parked,
+					.deadline = weft_deadline_in(
+						30 * WEFT_SEC) };
+		assert_int_equal(
+			pthread_create(&p[i].tid, NULL, park_thread, &p[i]), 0);
 	}
 	while (atomic_load(&parked) < N)
 		sched_yield();
@@ -162,7 +162,7 @@ static void wake_and_deadline_race(void **state)
 
 	(void)state;
 	for (int i = 0; i < P; i++) {
-		r[i] = (struct racer){.stop = &stop, .woken = &woken};
+		r[i] = (struct racer){ .stop = &stop, .woken = &woken };
 		pthread_create(&tid[i], NULL, race_parker, &r[i]);
 	}
 	while (weft_now() < end) {

@@ -158,7 +158,8 @@ static int put_try(struct weft_queue *q, void *item)
 			/* seq_cst: the Dekker pair with a sleeping getter. */
 			if (atomic_compare_exchange_weak_explicit(
 				    &q->tail, &pos, pos + 1,
-				    memory_order_seq_cst, memory_order_relaxed)) {
+				    memory_order_seq_cst,
+				    memory_order_relaxed)) {
 				sl->item = item;
 				atomic_store_explicit(&sl->seq, want + 1,
 						      memory_order_release);
@@ -195,7 +196,8 @@ static int get_try(struct weft_queue *q, void **out, bool closed)
 		if (seq == want) {
 			if (atomic_compare_exchange_weak_explicit(
 				    &q->head, &pos, pos + 1,
-				    memory_order_seq_cst, memory_order_relaxed)) {
+				    memory_order_seq_cst,
+				    memory_order_relaxed)) {
 				*out = sl->item;
 				atomic_store_explicit(&sl->seq, want + 1,
 						      memory_order_release);
@@ -209,7 +211,8 @@ static int get_try(struct weft_queue *q, void **out, bool closed)
 		if ((int64_t)(seq - want) < 0 && again == pos) {
 			if (!closed)
 				return -EAGAIN;
-			t = atomic_load_explicit(&q->tail, memory_order_acquire);
+			t = atomic_load_explicit(&q->tail,
+						 memory_order_acquire);
 			if ((t & CLOSED) && POS(t) == pos)
 				return -EPIPE; /* closed and drained */
 			return -EAGAIN;
@@ -383,8 +386,8 @@ int weft_queue_close(weft_queue *q)
 	return 0;
 }
 
-int weft_queue_shutdown(weft_queue *q, bool immediate,
-			weft_queue_drop_fn *drop, void *arg)
+int weft_queue_shutdown(weft_queue *q, bool immediate, weft_queue_drop_fn *drop,
+			void *arg)
 {
 	void *item;
 	int n = 0, rc, spins = 0;
@@ -398,8 +401,8 @@ int weft_queue_shutdown(weft_queue *q, bool immediate,
 	atomic_store(&q->shut, 1);
 	/* Take every accepted item: each goes to exactly one get or drop. */
 	for (;;) {
-		uint64_t pos = atomic_load_explicit(&q->head,
-						    memory_order_relaxed);
+		uint64_t pos =
+			atomic_load_explicit(&q->head, memory_order_relaxed);
 		struct slot *sl = &q->slots[slot_of(q, pos)];
 		uint64_t want = 2 * turn_of(q, pos) + 1;
 

@@ -57,8 +57,7 @@ int weft_mutex_destroy(weft_mutex *m)
 {
 	if (!m)
 		return -EINVAL;
-	if (atomic_load(&m->state) & M_LOCKED ||
-	    weft__waitlist_count(&m->wl))
+	if (atomic_load(&m->state) & M_LOCKED || weft__waitlist_count(&m->wl))
 		return -EBUSY;
 	return 0;
 }
@@ -330,9 +329,9 @@ static bool sem_try(weft_sem *s)
 	uint32_t c = atomic_load_explicit(&s->count, memory_order_relaxed);
 
 	while (c > 0)
-		if (atomic_compare_exchange_weak_explicit(
-			    &s->count, &c, c - 1, memory_order_acquire,
-			    memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(&s->count, &c, c - 1,
+							  memory_order_acquire,
+							  memory_order_relaxed))
 			return true;
 	return false;
 }
