@@ -141,7 +141,8 @@ void weft_queue_free(weft_queue *q)
 }
 
 /* 0, -EAGAIN (full, or the slot's consumer is still in flight), -EPIPE. */
-static int put_try(struct weft_queue *q, void *item)
+static inline __attribute__((always_inline)) int put_try(struct weft_queue *q,
+							 void *item)
 {
 	uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
 
@@ -182,7 +183,8 @@ static int put_try(struct weft_queue *q, void *item)
  * cache miss on the line every producer writes, so spinning getters skip it
  * and look when they register).
  */
-static int get_try(struct weft_queue *q, void **out, bool closed)
+static inline __attribute__((always_inline)) int
+get_try(struct weft_queue *q, void **out, bool closed)
 {
 	uint64_t pos = atomic_load_explicit(&q->head, memory_order_relaxed);
 

@@ -74,7 +74,9 @@ static bool mutex_try(weft_mutex *m)
 	return false;
 }
 
-static int mutex_lock_slow(weft_mutex *m, int64_t deadline)
+/* Out of line: the fast paths stay a CAS with no register spills. */
+__attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
+						     int64_t deadline)
 {
 	struct weft__waiter w;
 	uint32_t s;
@@ -144,7 +146,7 @@ int weft_mutex_trylock(weft_mutex *m)
 	return mutex_try(m) ? 0 : -EBUSY;
 }
 
-static int mutex_unlock_slow(weft_mutex *m)
+__attribute__((noinline)) static int mutex_unlock_slow(weft_mutex *m)
 {
 	struct weft__kick k;
 	bool woke;
