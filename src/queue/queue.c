@@ -56,8 +56,12 @@
 #define POS(t) ((t) & ~CLOSED)
 
 /* Tries with a pause between them, then with a yield, before parking. */
+#ifndef QUEUE_SPINS /* overridable, to tune with bench_queue */
 #define QUEUE_SPINS 32
+#endif
+#ifndef QUEUE_YIELDS
 #define QUEUE_YIELDS 16
+#endif
 /* Retries of a claimed-but-unpublished slot before yielding the CPU. */
 #define INFLIGHT_SPINS 32
 
