@@ -340,6 +340,57 @@ static void shutdown_races_consumers(void **state)
 	}
 }
 
+/*
+ * Close in mid-flow, many times: producers put until -EPIPE, consumers get
+ * until -EPIPE, with a tiny queue so both sides keep blocking. Every put
+ * that returned 0 is got exactly once; everyone ends with -EPIPE.
+ */
+static void close_mid_flow(void **state)
+{
+	enum { P = 3, C = 3 };
+
+	(void)state;
+	for (int round = 0; round < STRESS(40, 10); round++) {
+		atomic_int started = 0;
+		struct blocked p[P], c[C];
+		weft_queue *q;
+		long n_put = 0, n_got = 0;
+		uintptr_t s_put = 0, s_got = 0;
+
+		assert_int_equal(weft_queue_new(&q, 1 + round % 4), 0);
+		for (int i = 0; i < C; i++) {
+			c[i] = (struct blocked){ .q = q, .started = &started };
+			pthread_create(&c[i].tid, NULL, block_get, &c[i]);
+		}
+		for (int i = 0; i < P; i++) {
+			p[i] = (struct blocked){ .q = q,
+						 .started = &started,
+						 .base = 1000000 * (i + 1) };
+			pthread_create(&p[i].tid, NULL, block_put, &p[i]);
+		}
+		while (atomic_load(&started) < P + C)
+			sched_yield();
+		sleep_ms(5 + round % 7);
+		assert_int_equal(weft_queue_close(q), 0);
+		for (int i = 0; i < P; i++) {
+			pthread_join(p[i].tid, NULL);
+			assert_int_equal(p[i].rc, -EPIPE);
+			n_put += p[i].n;
+			s_put += p[i].sum;
+		}
+		for (int i = 0; i < C; i++) {
+			pthread_join(c[i].tid, NULL);
+			assert_int_equal(c[i].rc, -EPIPE);
+			n_got += c[i].n;
+			s_got += c[i].sum;
+		}
+		assert_true(n_put > 0);
+		assert_int_equal(n_got, n_put);
+		assert_int_equal(s_got, s_put);
+		weft_queue_free(q);
+	}
+}
+
 /* ---- task_done / join ---- */
 
 struct worker {
@@ -574,6 +625,7 @@ int main(void)
 		LEAK_CHECKED(close_wakes_blocked_producers),
 		LEAK_CHECKED(shutdown_immediate_drops_the_rest),
 		LEAK_CHECKED(shutdown_races_consumers),
+		LEAK_CHECKED(close_mid_flow),
 		LEAK_CHECKED(join_waits_for_every_task_done),
 		LEAK_CHECKED(join_times_out),
 		LEAK_CHECKED(stress_4x4_ten_million),

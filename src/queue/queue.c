@@ -278,8 +278,8 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 		weft__waiter_init(&w);
 		weft__waitlist_push(wl, &w);
 		/* seq_cst loads after the seq_cst registration: Dekker. */
-		t = atomic_load(&q->tail);
 		h = atomic_load(&q->head);
+		t = atomic_load(&q->tail); /* after h: POS(t) >= h */
 		if (t & CLOSED)
 			sleep = false; /* put fails, get drains or fails */
 		else if (put)
