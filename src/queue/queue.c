@@ -263,6 +263,8 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 	for (int i = 0; i < QUEUE_SPINS + QUEUE_YIELDS; i++) {
 		if (i < QUEUE_SPINS)
 			weft__cpu_relax();
+		else if (expired(deadline))
+			return -ETIMEDOUT;
 		else
 			sched_yield();
 		rc = put ? put_try(q, in) : get_try(q, out, false);
