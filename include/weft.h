@@ -4,5 +4,7 @@
 
 #include "weft/base.h"
 #include "weft/proc.h"
+#include "weft/queue.h"
+#include "weft/sync.h"
 
 #endif /* WEFT_H */

@@ -1,0 +1,295 @@
+/*
+ * park.c — park/wake: wait lists and the thread (futex) waiter.
+ *
+ * See park.h for the protocol. This file is the only place in weft that
+ * calls futex(), and the only place that decides how a waiter waits.
+ */
+#include "park/park.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stddef.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "weft/base.h"
+
+_Thread_local const struct weft__park_ops *weft__park_ops_current;
+_Thread_local void *weft__park_ctx_current;
+
+/* Spins of the thread waiter on its state word before FUTEX_WAIT. */
+#define PARK_SPINS 64
+/* Spins on the list lock before yielding the CPU to the holder. */
+#define LOCK_SPINS 128
+/* Wakes collected under the lock per round by weft__wake_all(). */
+#define WAKE_BATCH 32
+
+/* ---- the thread waiter: futex ---- */
+
+static int futex_wait_abs(_Atomic uint32_t *addr, uint32_t val,
+			  int64_t deadline)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (deadline >= 0) {
+		ts.tv_sec = deadline / WEFT_SEC;
+		ts.tv_nsec = deadline % WEFT_SEC;
+		tsp = &ts;
+	}
+	/*
+	 * FUTEX_WAIT_BITSET takes an absolute timeout, on CLOCK_MONOTONIC
+	 * unless FUTEX_CLOCK_REALTIME is given: exactly weft's deadlines.
+	 */
+	if (syscall(SYS_futex, addr, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+		    val, tsp, NULL, FUTEX_BITSET_MATCH_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+static void futex_wake_one(_Atomic uint32_t *addr)
+{
+	/*
+	 * The address may belong to a waiter that already left (it saw WOKEN
+	 * while we were on our way here): FUTEX_WAKE only hashes the address,
+	 * and at worst wakes a later waiter spuriously, which re-checks.
+	 */
+	syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL,
+		0);
+}
+
+static inline bool waiting(uint32_t s)
+{
+	return s == WEFT__WAITING || s == WEFT__SLEEPING;
+}
+
+static void thread_wait(struct weft__waiter *w, int64_t deadline)
+{
+	uint32_t s;
+
+	for (int i = 0; i < PARK_SPINS; i++) {
+		if (!waiting(atomic_load_explicit(&w->state,
+						  memory_order_acquire)))
+			return;
+		weft__cpu_relax();
+	}
+	s = WEFT__WAITING;
+	if (!atomic_compare_exchange_strong(&w->state, &s, WEFT__SLEEPING) &&
+	    s != WEFT__SLEEPING)
+		return; /* woken (or cancelled) while we spun */
+	for (;;) {
+		int rc = futex_wait_abs(&w->state, WEFT__SLEEPING, deadline);
+
+		if (atomic_load_explicit(&w->state, memory_order_acquire) !=
+		    WEFT__SLEEPING)
+			return;
+		if (rc == -ETIMEDOUT ||
+		    (deadline >= 0 && weft_now() >= deadline))
+			return;
+		/* EINTR, EAGAIN or a stale kick: wait again. */
+	}
+}
+
+static void thread_kick(_Atomic uint32_t *state, uint32_t old, void *ctx)
+{
+	(void)ctx;
+	if (old == WEFT__SLEEPING)
+		futex_wake_one(state);
+}
+
+static const struct weft__park_ops thread_ops = {
+	.wait = thread_wait,
+	.kick = thread_kick,
+};
+
+/* ---- waiters and lists ---- */
+
+void weft__waiter_init(struct weft__waiter *w)
+{
+	w->next = w->prev = NULL;
+	w->list = w->home = NULL;
+	w->ops = weft__park_ops_current;
+	w->ctx = weft__park_ctx_current;
+	atomic_init(&w->state, WEFT__WAITING);
+}
+
+void weft__waitlist_lock(struct weft__waitlist *wl)
+{
+	for (;;) {
+		for (int i = 0; i < LOCK_SPINS; i++) {
+			if (!atomic_load_explicit(&wl->lock,
+						  memory_order_relaxed) &&
+			    !atomic_exchange_explicit(&wl->lock, 1,
+						      memory_order_acquire))
+				return;
+			weft__cpu_relax();
+		}
+		/* The holder was preempted: on 2 cores, let it run. */
+		sched_yield();
+	}
+}
+
+void weft__waitlist_unlock(struct weft__waitlist *wl)
+{
+	atomic_store_explicit(&wl->lock, 0, memory_order_release);
+}
+
+void weft__waitlist_push_locked(struct weft__waitlist *wl,
+				struct weft__waiter *w)
+{
+	w->list = w->home = wl;
+	w->next = NULL;
+	w->prev = wl->tail;
+	if (wl->tail)
+		wl->tail->next = w;
+	else
+		wl->head = w;
+	wl->tail = w;
+	/* seq_cst RMW: orders this registration before the caller's re-check. */
+	atomic_fetch_add(&wl->nwaiters, 1);
+}
+
+void weft__waitlist_push(struct weft__waitlist *wl, struct weft__waiter *w)
+{
+	weft__waitlist_lock(wl);
+	weft__waitlist_push_locked(wl, w);
+	weft__waitlist_unlock(wl);
+}
+
+static void unlink_locked(struct weft__waitlist *wl, struct weft__waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		wl->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		wl->tail = w->prev;
+	w->next = w->prev = NULL;
+	w->list = NULL;
+	atomic_fetch_sub(&wl->nwaiters, 1);
+}
+
+void weft__waitlist_remove(struct weft__waitlist *wl, struct weft__waiter *w)
+{
+	weft__waitlist_lock(wl);
+	if (w->list == wl)
+		unlink_locked(wl, w);
+	weft__waitlist_unlock(wl);
+}
+
+bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k)
+{
+	struct weft__waiter *w;
+
+	while ((w = wl->head)) {
+		uint32_t s =
+			atomic_load_explicit(&w->state, memory_order_relaxed);
+
+		unlink_locked(wl, w);
+		/*
+		 * Read everything the kick needs before the CAS: once the
+		 * state says WOKEN a thread waiter may return and reuse
+		 * its stack at once, without taking the list lock.
+		 */
+		k->state = &w->state;
+		k->ops = w->ops;
+		k->ctx = w->ctx;
+		while (waiting(s)) {
+			if (atomic_compare_exchange_weak_explicit(
+				    &w->state, &s, WEFT__WOKEN,
+				    memory_order_acq_rel,
+				    memory_order_relaxed)) {
+				k->old = s;
+				return true;
+			}
+		}
+		/* It timed out or was cancelled: it is leaving, try the next. */
+	}
+	return false;
+}
+
+void weft__kick(const struct weft__kick *k)
+{
+	if (k->ops)
+		k->ops->kick(k->state, k->old, k->ctx);
+	else
+		thread_kick(k->state, k->old, k->ctx);
+}
+
+bool weft__wake_one(struct weft__waitlist *wl)
+{
+	struct weft__kick k;
+	bool woke;
+
+	if (!atomic_load(&wl->nwaiters))
+		return false;
+	weft__waitlist_lock(wl);
+	woke = weft__wake_one_locked(wl, &k);
+	weft__waitlist_unlock(wl);
+	if (woke)
+		weft__kick(&k);
+	return woke;
+}
+
+int weft__wake_all(struct weft__waitlist *wl)
+{
+	struct weft__kick k[WAKE_BATCH];
+	int n, total = 0;
+	uint32_t left;
+
+	if (!atomic_load(&wl->nwaiters))
+		return 0;
+	weft__waitlist_lock(wl);
+	/* Only those present now: newcomers re-check and see the change. */
+	left = atomic_load_explicit(&wl->nwaiters, memory_order_relaxed);
+	for (;;) {
+		n = 0;
+		while (left && n < WAKE_BATCH && wl->head) {
+			left--;
+			if (weft__wake_one_locked(wl, &k[n]))
+				n++;
+		}
+		weft__waitlist_unlock(wl);
+		for (int i = 0; i < n; i++)
+			weft__kick(&k[i]);
+		total += n;
+		if (!left || n < WAKE_BATCH)
+			return total;
+		weft__waitlist_lock(wl);
+	}
+}
+
+int weft__park(struct weft__waiter *w, int64_t deadline)
+{
+	const struct weft__park_ops *ops = w->ops ? w->ops : &thread_ops;
+	uint32_t s;
+
+	for (;;) {
+		s = atomic_load_explicit(&w->state, memory_order_acquire);
+		if (s == WEFT__WOKEN)
+			return 0;
+		if (s == WEFT__CANCELED)
+			goto unlink;
+		if (deadline >= 0 && weft_now() >= deadline) {
+			/* The deadline race, decided once: our CAS or the waker's. */
+			while (waiting(s)) {
+				if (atomic_compare_exchange_weak_explicit(
+					    &w->state, &s, WEFT__TIMEDOUT,
+					    memory_order_acq_rel,
+					    memory_order_acquire))
+					goto unlink;
+			}
+			continue; /* woken or cancelled after all */
+		}
+		ops->wait(w, deadline);
+	}
+unlink:
+	/* No waker will touch w again; take it off the list if still on. */
+	if (w->home)
+		weft__waitlist_remove(w->home, w);
+	return s == WEFT__CANCELED ? -ECANCELED : -ETIMEDOUT;
+}

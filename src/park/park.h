@@ -1,0 +1,157 @@
+/*
+ * park.h — weft's one waiting mechanism (private to the library).
+ *
+ * Every blocking primitive (mutex, condition, event, semaphore, queue, and
+ * later futures, process waits and fd readiness) keeps a wait list and does
+ * three things with it: enqueue a waiter and park it until woken or until a
+ * deadline, wake one, wake all. Nothing else in weft calls futex() or
+ * pthread_cond_*; nothing else asks "am I a thread or a coroutine?".
+ *
+ * The waiter. A struct weft__waiter lives where the waiting happens: on the
+ * waiting thread's stack (blocking allocates nothing), later inside the
+ * waiting coroutine. Its `state` word is the whole protocol:
+ *
+ *   WAITING  --park: about to sleep-->  SLEEPING   (parker, CAS)
+ *   WAITING | SLEEPING  --waker-->      WOKEN      (waker, CAS, list locked)
+ *   WAITING | SLEEPING  --deadline-->   TIMEDOUT   (parker, CAS)
+ *   WAITING | SLEEPING  --cancel-->     CANCELED   (canceller, CAS)
+ *
+ * Exactly one CAS leaves WAITING/SLEEPING, so a wake is either delivered to
+ * a waiter that will return 0, or refused, in which case the waker moves on
+ * to the next waiter: a wake is never lost and never delivered to a waiter
+ * that has left. A waker pops the waiter off the list and CASes its state
+ * while holding the list lock; a parker that timed out takes the list lock
+ * to unlink itself if no waker popped it first, so the waker never touches
+ * freed memory. The only thing done after the lock is dropped is the
+ * "kick" (a futex wake, or for a coroutine a push onto its loop's inbox),
+ * and it uses only what was captured under the lock.
+ *
+ * The hook. A waiter carries `ops`, the way to wait and the way to kick,
+ * captured by weft__waiter_init() from the calling context:
+ *   - NULL (today, always): a thread. wait = spin briefly on `state`, then
+ *     FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline (the
+ *     SLEEPING state tells the waker that a FUTEX_WAKE syscall is needed;
+ *     a waiter still spinning is woken by the CAS alone, no syscall).
+ *   - a coroutine's ops (the coroutine issue): wait = register the deadline
+ *     with the loop's timers and switch to the scheduler; kick = push the
+ *     coroutine on its loop's inbox (MPSC) and poke the loop's eventfd.
+ *     The coroutine runtime sets the per-thread weft__park_ops_current while
+ *     a coroutine runs; nothing in sync/queue changes.
+ * A coroutine waiter's memory stays valid until it is kicked (it cannot
+ * resume before), a thread waiter's may vanish once the state leaves
+ * SLEEPING: the thread kick needs only the address, never dereferences it.
+ *
+ * Callers re-check their own condition after weft__park() returns: a 0 is
+ * "something changed, look again", never "the condition holds".
+ */
+#ifndef WEFT_PARK_H
+#define WEFT_PARK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/sync.h" /* struct weft__waitlist: storage inside public structs */
+
+enum {
+	WEFT__WAITING = 0,
+	WEFT__SLEEPING = 1,
+	WEFT__WOKEN = 2,
+	WEFT__TIMEDOUT = 3,
+	WEFT__CANCELED = 4,
+};
+
+struct weft__waiter;
+
+/*
+ * How a kind of waiter waits and is woken. wait() returns once `state` has
+ * left WAITING/SLEEPING or the deadline has passed (it may return early on
+ * a spurious wake-up: weft__park() loops). kick() is called after the list
+ * lock is dropped with the waiter's ctx captured under the lock, and only
+ * when the waker's CAS succeeded.
+ */
+struct weft__park_ops {
+	void (*wait)(struct weft__waiter *w, int64_t deadline);
+	void (*kick)(_Atomic uint32_t *state, uint32_t old_state, void *ctx);
+};
+
+struct weft__waiter {
+	struct weft__waiter *next, *prev; /* list links, under the list lock */
+	struct weft__waitlist *list;	  /* set while linked (list lock) */
+	struct weft__waitlist *home;	  /* last list pushed on; owner only */
+	const struct weft__park_ops *ops; /* NULL: a thread (futex) */
+	void *ctx;			  /* the coroutine, for its ops */
+	_Atomic uint32_t state; /* WEFT__WAITING ... ; the futex word */
+};
+
+/*
+ * Per-thread hook: non-NULL while a coroutine runs on this thread (set by the
+ * coroutine runtime; always NULL until it exists).
+ */
+extern _Thread_local const struct weft__park_ops *weft__park_ops_current;
+extern _Thread_local void *weft__park_ctx_current;
+
+/* A woken waiter's kick, captured under the list lock. */
+struct weft__kick {
+	_Atomic uint32_t *state;
+	const struct weft__park_ops *ops;
+	void *ctx;
+	uint32_t old;
+};
+
+/* Prepare a waiter on the caller's stack for one park. */
+void weft__waiter_init(struct weft__waiter *w);
+
+/* The wait list's own tiny spinlock. Critical sections are a few loads. */
+void weft__waitlist_lock(struct weft__waitlist *wl);
+void weft__waitlist_unlock(struct weft__waitlist *wl);
+
+/* Append w (list locked). nwaiters++ is a seq_cst RMW: see queue.c. */
+void weft__waitlist_push_locked(struct weft__waitlist *wl,
+				struct weft__waiter *w);
+/* Lock, append, unlock. */
+void weft__waitlist_push(struct weft__waitlist *wl, struct weft__waiter *w);
+
+/*
+ * Withdraw a waiter that decided not to park after all (it re-checked its
+ * condition and found it true). If a waker popped it meanwhile, that wake
+ * was delivered to it: the caller is about to retry anyway.
+ */
+void weft__waitlist_remove(struct weft__waitlist *wl, struct weft__waiter *w);
+
+/*
+ * Park w (already pushed on its list) until woken or deadline. Returns 0
+ * (woken: re-check), -ETIMEDOUT (w is off the list again) or -ECANCELED.
+ */
+int weft__park(struct weft__waiter *w, int64_t deadline);
+
+/*
+ * Pop waiters until one accepts the wake (list locked). Returns true and
+ * fills *k if one did; the caller unlocks and then calls weft__kick(k).
+ */
+bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k);
+void weft__kick(const struct weft__kick *k);
+
+/* Wake one waiter if any (fast: one load when the list is empty). */
+bool weft__wake_one(struct weft__waitlist *wl);
+
+/* Wake every waiter present when called. Returns how many were woken. */
+int weft__wake_all(struct weft__waitlist *wl);
+
+/* Number of linked waiters: a seq_cst load, the "anyone asleep?" flag. */
+static inline uint32_t weft__waitlist_count(struct weft__waitlist *wl)
+{
+	return atomic_load(&wl->nwaiters);
+}
+
+/* A CPU relax hint for spin loops. */
+static inline void weft__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+#endif /* WEFT_PARK_H */

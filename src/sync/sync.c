@@ -1,0 +1,400 @@
+/*
+ * sync.c — mutex, condition, event and semaphore on park/wake.
+ *
+ * The mutex is a two-bit word (LOCKED, PARKED) plus a wait list, the shape
+ * of WebKit's WTF::Lock: lock and unlock are one CAS each when nobody
+ * waits; a contender spins briefly, then sets PARKED and parks, validating
+ * under the wait list's lock that the word still says LOCKED|PARKED, so an
+ * unlock cannot slip between its check and its sleep. The slow unlock
+ * (PARKED set) hands the word back under the same lock: PARKED stays set
+ * while waiters remain. Barging is allowed (see sync.h on fairness).
+ *
+ * Event and semaphore use the Dekker pattern the queue uses: the waiter's
+ * registration is a seq_cst RMW on the list's waiter count followed by a
+ * seq_cst re-check of the condition; the signaller changes the condition
+ * with a seq_cst operation and then reads the waiter count. One of them is
+ * bound to see the other, so no wake-up is lost and the signaller pays no
+ * lock when nobody waits.
+ */
+#include "weft/sync.h"
+
+#include <errno.h>
+#include <limits.h>
+
+#include "park/park.h"
+
+#define M_LOCKED 1u
+#define M_PARKED 2u
+
+/* Spins before parking: a wait shorter than ~2 µs never sleeps. */
+#define MUTEX_SPINS 100
+#define SEM_SPINS 100
+
+static bool expired(int64_t deadline)
+{
+	return deadline == 0 || (deadline > 0 && weft_now() >= deadline);
+}
+
+static void waitlist_init(struct weft__waitlist *wl)
+{
+	atomic_init(&wl->lock, 0);
+	atomic_init(&wl->nwaiters, 0);
+	wl->head = wl->tail = NULL;
+}
+
+/* ---- mutex ---- */
+
+int weft_mutex_init(weft_mutex *m)
+{
+	if (!m)
+		return -EINVAL;
+	atomic_init(&m->state, 0);
+	waitlist_init(&m->wl);
+	return 0;
+}
+
+int weft_mutex_destroy(weft_mutex *m)
+{
+	if (!m)
+		return -EINVAL;
+	if (atomic_load(&m->state) & M_LOCKED || weft__waitlist_count(&m->wl))
+		return -EBUSY;
+	return 0;
+}
+
+static bool mutex_try(weft_mutex *m)
+{
+	uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
+
+	while (!(s & M_LOCKED))
+		if (atomic_compare_exchange_weak_explicit(
+			    &m->state, &s, s | M_LOCKED, memory_order_acquire,
+			    memory_order_relaxed))
+			return true;
+	return false;
+}
+
+/* Out of line: the fast paths stay a CAS with no register spills. */
+__attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
+						     int64_t deadline)
+{
+	struct weft__waiter w;
+	uint32_t s;
+	int rc;
+
+	for (int i = 0; i < MUTEX_SPINS; i++) {
+		s = atomic_load_explicit(&m->state, memory_order_relaxed);
+		if (!(s & M_LOCKED)) {
+			if (mutex_try(m))
+				return 0;
+			continue;
+		}
+		if (s & M_PARKED)
+			break; /* others already sleep: join them */
+		weft__cpu_relax();
+	}
+	for (;;) {
+		if (mutex_try(m))
+			return 0;
+		s = atomic_load_explicit(&m->state, memory_order_relaxed);
+		if (!(s & M_LOCKED))
+			continue;
+		if (!(s & M_PARKED) &&
+		    !atomic_compare_exchange_weak_explicit(
+			    &m->state, &s, s | M_PARKED, memory_order_relaxed,
+			    memory_order_relaxed))
+			continue;
+		if (expired(deadline))
+			return -ETIMEDOUT;
+		weft__waiter_init(&w);
+		weft__waitlist_lock(&m->wl);
+		if (atomic_load_explicit(&m->state, memory_order_relaxed) !=
+		    (M_LOCKED | M_PARKED)) {
+			weft__waitlist_unlock(&m->wl);
+			continue;
+		}
+		weft__waitlist_push_locked(&m->wl, &w);
+		weft__waitlist_unlock(&m->wl);
+		rc = weft__park(&w, deadline);
+		if (rc < 0)
+			return mutex_try(m) ? 0 : rc;
+	}
+}
+
+int weft_mutex_lock_until(weft_mutex *m, int64_t deadline)
+{
+	uint32_t s = 0;
+
+	if (!m)
+		return -EINVAL;
+	if (atomic_compare_exchange_strong_explicit(&m->state, &s, M_LOCKED,
+						    memory_order_acquire,
+						    memory_order_relaxed))
+		return 0;
+	return mutex_lock_slow(m, deadline);
+}
+
+int weft_mutex_lock(weft_mutex *m)
+{
+	return weft_mutex_lock_until(m, WEFT_FOREVER);
+}
+
+int weft_mutex_trylock(weft_mutex *m)
+{
+	if (!m)
+		return -EINVAL;
+	return mutex_try(m) ? 0 : -EBUSY;
+}
+
+__attribute__((noinline)) static int mutex_unlock_slow(weft_mutex *m)
+{
+	struct weft__kick k;
+	bool woke;
+
+	weft__waitlist_lock(&m->wl);
+	if (!(atomic_load_explicit(&m->state, memory_order_relaxed) &
+	      M_LOCKED)) {
+		weft__waitlist_unlock(&m->wl);
+		return -EPERM;
+	}
+	woke = weft__wake_one_locked(&m->wl, &k);
+	/*
+	 * Lockers cannot change the word now: it is LOCKED|PARKED and they
+	 * only ever add bits. PARKED stays while anyone is still listed.
+	 */
+	atomic_store_explicit(&m->state, m->wl.head ? M_PARKED : 0,
+			      memory_order_release);
+	weft__waitlist_unlock(&m->wl);
+	if (woke)
+		weft__kick(&k);
+	return 0;
+}
+
+int weft_mutex_unlock(weft_mutex *m)
+{
+	uint32_t s = M_LOCKED;
+
+	if (!m)
+		return -EINVAL;
+	if (atomic_compare_exchange_strong_explicit(&m->state, &s, 0,
+						    memory_order_release,
+						    memory_order_relaxed))
+		return 0;
+	return mutex_unlock_slow(m);
+}
+
+bool weft_mutex_is_locked(weft_mutex *m)
+{
+	return m && (atomic_load(&m->state) & M_LOCKED);
+}
+
+/* ---- condition ---- */
+
+int weft_cond_init(weft_cond *c)
+{
+	if (!c)
+		return -EINVAL;
+	waitlist_init(&c->wl);
+	return 0;
+}
+
+int weft_cond_destroy(weft_cond *c)
+{
+	if (!c)
+		return -EINVAL;
+	return weft__waitlist_count(&c->wl) ? -EBUSY : 0;
+}
+
+int weft_cond_wait(weft_cond *c, weft_mutex *m, int64_t deadline)
+{
+	struct weft__waiter w;
+	int rc;
+
+	if (!c || !m)
+		return -EINVAL;
+	/* Listed before the mutex is released: a signal cannot slip by. */
+	weft__waiter_init(&w);
+	weft__waitlist_push(&c->wl, &w);
+	rc = weft_mutex_unlock(m);
+	if (rc < 0) {
+		weft__waitlist_remove(&c->wl, &w);
+		return rc;
+	}
+	rc = weft__park(&w, deadline);
+	weft_mutex_lock(m);
+	return rc;
+}
+
+int weft_cond_signal(weft_cond *c)
+{
+	if (!c)
+		return -EINVAL;
+	weft__wake_one(&c->wl);
+	return 0;
+}
+
+int weft_cond_broadcast(weft_cond *c)
+{
+	if (!c)
+		return -EINVAL;
+	weft__wake_all(&c->wl);
+	return 0;
+}
+
+/* ---- event ---- */
+
+int weft_event_init(weft_event *e)
+{
+	if (!e)
+		return -EINVAL;
+	atomic_init(&e->flag, 0);
+	waitlist_init(&e->wl);
+	return 0;
+}
+
+int weft_event_destroy(weft_event *e)
+{
+	if (!e)
+		return -EINVAL;
+	return weft__waitlist_count(&e->wl) ? -EBUSY : 0;
+}
+
+int weft_event_set(weft_event *e)
+{
+	if (!e)
+		return -EINVAL;
+	atomic_store(&e->flag, 1); /* seq_cst, then the count: Dekker */
+	weft__wake_all(&e->wl);
+	return 0;
+}
+
+int weft_event_clear(weft_event *e)
+{
+	if (!e)
+		return -EINVAL;
+	atomic_store(&e->flag, 0);
+	return 0;
+}
+
+bool weft_event_is_set(weft_event *e)
+{
+	return e && atomic_load(&e->flag);
+}
+
+int weft_event_wait(weft_event *e, int64_t deadline)
+{
+	struct weft__waiter w;
+	int rc;
+
+	if (!e)
+		return -EINVAL;
+	for (;;) {
+		if (atomic_load(&e->flag))
+			return 0;
+		if (expired(deadline))
+			return -ETIMEDOUT;
+		weft__waiter_init(&w);
+		weft__waitlist_push(&e->wl, &w);
+		if (atomic_load(&e->flag)) {
+			weft__waitlist_remove(&e->wl, &w);
+			return 0;
+		}
+		rc = weft__park(&w, deadline);
+		/* Woken means set() ran, even if clear() followed (Python). */
+		if (rc == 0 || atomic_load(&e->flag))
+			return 0;
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* ---- semaphore ---- */
+
+int weft_sem_init(weft_sem *s, unsigned value)
+{
+	if (!s || value > INT32_MAX)
+		return -EINVAL;
+	atomic_init(&s->count, value);
+	waitlist_init(&s->wl);
+	return 0;
+}
+
+int weft_sem_destroy(weft_sem *s)
+{
+	if (!s)
+		return -EINVAL;
+	return weft__waitlist_count(&s->wl) ? -EBUSY : 0;
+}
+
+static bool sem_try(weft_sem *s)
+{
+	uint32_t c = atomic_load_explicit(&s->count, memory_order_relaxed);
+
+	while (c > 0)
+		if (atomic_compare_exchange_weak_explicit(&s->count, &c, c - 1,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+	return false;
+}
+
+int weft_sem_try_acquire(weft_sem *s)
+{
+	if (!s)
+		return -EINVAL;
+	return sem_try(s) ? 0 : -EBUSY;
+}
+
+int weft_sem_acquire(weft_sem *s, int64_t deadline)
+{
+	struct weft__waiter w;
+	int rc;
+
+	if (!s)
+		return -EINVAL;
+	for (int i = 0; i < SEM_SPINS; i++) {
+		if (sem_try(s))
+			return 0;
+		weft__cpu_relax();
+	}
+	for (;;) {
+		if (sem_try(s))
+			return 0;
+		if (expired(deadline))
+			return -ETIMEDOUT;
+		weft__waiter_init(&w);
+		weft__waitlist_push(&s->wl, &w);
+		if (atomic_load(&s->count)) { /* seq_cst re-check: Dekker */
+			weft__waitlist_remove(&s->wl, &w);
+			continue;
+		}
+		rc = weft__park(&w, deadline);
+		if (rc < 0)
+			return sem_try(s) ? 0 : rc;
+	}
+}
+
+int weft_sem_release(weft_sem *s, unsigned n)
+{
+	uint32_t c;
+
+	if (!s || n == 0)
+		return -EINVAL;
+	c = atomic_load_explicit(&s->count, memory_order_relaxed);
+	do {
+		if (n > INT32_MAX || c > INT32_MAX - n)
+			return -EOVERFLOW;
+	} while (!atomic_compare_exchange_weak(&s->count, &c, c + n));
+	/* seq_cst CAS, then the waiter count (Dekker with sem_acquire). */
+	for (unsigned i = 0; i < n; i++)
+		if (!weft__wake_one(&s->wl))
+			break;
+	return 0;
+}
+
+int weft_sem_value(weft_sem *s)
+{
+	if (!s)
+		return -EINVAL;
+	return (int)atomic_load(&s->count);
+}
