@@ -20,7 +20,9 @@ struct weft_proc {
 struct weft__reader {
 	int *fd;
 	weft_buf *buf;
-	bool grown; /* pipe buffer already enlarged */
+	bool grown;	     /* pipe buffer already enlarged */
+	const char *pf_base; /* buf->data when pf_end was set */
+	size_t pf_end;	     /* buf offset pre-faulted up to */
 };
 
 /*
