@@ -1,0 +1,772 @@
+/*
+ * future.c — futures, weft_wait() and as_completed.
+ *
+ * The state word. Low bits: enum weft_future_state; every transition is a
+ * CAS on it, so each state is entered at most once. A task's outcome
+ * (rc, result) is written only by the thread that moved the future to
+ * RUNNING, before its release-CAS to DONE/FAILED; cancel writes nothing.
+ *
+ * Notifying without a lock on the fast path. The LISTEN bit says "someone
+ * waits on wl or put something on the callback list". A listener takes
+ * the wl lock, sets LISTEN with fetch_or and, seeing the old state not
+ * settled, links itself before unlocking. The settling thread's CAS either
+ * comes first (the listener's fetch_or then returns a settled state and it
+ * does not wait) or sees LISTEN, and then takes the wl lock — which waits
+ * for the listener to finish linking — takes the callback list, unlocks,
+ * wakes every waiter and runs the callbacks. A future nobody waits on
+ * settles with one CAS and no lock.
+ *
+ * Waiting for many. weft_wait() and as_completed put a watch record on the
+ * callback list of each future; its run() bumps a counter and wakes the one
+ * thread waiting on a wait list of the watcher's own. Taking a record off
+ * again needs care: once the settling thread took the list, it may still be
+ * inside run(), so the watcher waits for the record's `fired` word.
+ *
+ * Memory. Futures come from a per-thread cache of freed ones (up to
+ * CACHE_MAX; a pthread key frees it when the thread exits), so a steady
+ * submit/result/release loop never calls malloc.
+ */
+#include "pool/pool_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "park/park.h"
+
+#define CACHE_MAX 1024
+/* Polls of the state before registering as a waiter. */
+#define RESULT_SPINS 128
+/* Watch records weft_wait() keeps on its stack before it mallocs. */
+#define WAIT_STACK 16
+
+static inline uint32_t st(uint32_t s)
+{
+	return s & WEFT__FST_MASK;
+}
+
+static inline bool settled(uint32_t s)
+{
+	return st(s) >= WEFT_FUTURE_DONE;
+}
+
+static bool expired(int64_t deadline)
+{
+	return deadline == 0 || (deadline > 0 && weft_now() >= deadline);
+}
+
+/* ---- the per-thread cache ---- */
+
+struct fcache {
+	weft_future *head;
+	unsigned n;
+	bool keyed;
+};
+
+static _Thread_local struct fcache fcache;
+static pthread_key_t fcache_key;
+static pthread_once_t fcache_once = PTHREAD_ONCE_INIT;
+static bool fcache_key_ok;
+
+static void fcache_drain(void *p)
+{
+	struct fcache *c = p;
+	weft_future *f;
+
+	while ((f = c->head)) {
+		c->head = (weft_future *)(void *)f->fn;
+		free(f);
+	}
+	c->n = 0;
+	c->keyed = false;
+}
+
+static void fcache_init(void)
+{
+	fcache_key_ok = pthread_key_create(&fcache_key, fcache_drain) == 0;
+}
+
+static weft_future *future_alloc(void)
+{
+	weft_future *f = fcache.head;
+
+	if (f) {
+		fcache.head = (weft_future *)(void *)f->fn;
+		fcache.n--;
+		return f;
+	}
+	return malloc(sizeof(*f));
+}
+
+static void future_dispose(weft_future *f)
+{
+	if (fcache.n < CACHE_MAX) {
+		if (!fcache.keyed) {
+			pthread_once(&fcache_once, fcache_init);
+			if (!fcache_key_ok ||
+			    pthread_setspecific(fcache_key, &fcache)) {
+				free(f);
+				return;
+			}
+			fcache.keyed = true;
+		}
+		f->fn = (weft_task_fn *)(void *)fcache.head;
+		fcache.head = f;
+		fcache.n++;
+		return;
+	}
+	free(f);
+}
+
+static void future_init(weft_future *f, struct weft_pool *pool,
+			weft_task_fn *fn, void *arg, uint32_t refs)
+{
+	atomic_init(&f->state, WEFT_FUTURE_PENDING);
+	atomic_init(&f->refs, refs);
+	f->rc = 0;
+	f->standalone = pool == NULL;
+	f->cbs_taken = false;
+	f->result = NULL;
+	f->fn = fn;
+	f->arg = arg;
+	f->pool = pool;
+	f->wl = (struct weft__waitlist)WEFT__WAITLIST_INIT;
+	f->cb_head = f->cb_tail = NULL;
+}
+
+weft_future *weft__future_make(struct weft_pool *pool, weft_task_fn *fn,
+			       void *arg)
+{
+	weft_future *f = future_alloc();
+
+	if (f)
+		future_init(f, pool, fn, arg, 2);
+	return f;
+}
+
+int weft_future_new(weft_future **fp)
+{
+	weft_future *f;
+
+	if (!fp)
+		return -EINVAL;
+	*fp = NULL;
+	f = future_alloc();
+	if (!f)
+		return -ENOMEM;
+	future_init(f, NULL, NULL, NULL, 1);
+	*fp = f;
+	return 0;
+}
+
+weft_future *weft_future_retain(weft_future *f)
+{
+	if (f)
+		atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+	return f;
+}
+
+void weft_future_release(weft_future *f)
+{
+	if (!f)
+		return;
+	if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+		future_dispose(f);
+}
+
+/* ---- transitions ---- */
+
+/* Wake the waiters and run the callbacks of a future that just settled. */
+static void notify(weft_future *f)
+{
+	struct weft__fcb *cb, *next;
+
+	weft__waitlist_lock(&f->wl);
+	cb = f->cb_head;
+	f->cb_head = f->cb_tail = NULL;
+	f->cbs_taken = true;
+	weft__waitlist_unlock(&f->wl);
+	weft__wake_all(&f->wl);
+	for (; cb; cb = next) {
+		next = cb->next; /* run() may free or reuse cb */
+		cb->run(cb, f);
+	}
+}
+
+/* from -> to with one CAS; notify if `to` settles and someone listens. */
+static bool transition(weft_future *f, uint32_t from, uint32_t to)
+{
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+
+	do {
+		if (st(s) != from)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&f->state, &s, (s & ~WEFT__FST_MASK) | to, memory_order_acq_rel,
+		memory_order_relaxed));
+	if (to >= WEFT_FUTURE_DONE && (s & WEFT__FST_LISTEN))
+		notify(f);
+	return true;
+}
+
+/* RUNNING (owned by the caller) -> DONE / FAILED. */
+static void complete(weft_future *f, int rc, void *result)
+{
+	f->rc = rc;
+	f->result = rc ? NULL : result;
+	transition(f, WEFT_FUTURE_RUNNING,
+		   rc ? WEFT_FUTURE_FAILED : WEFT_FUTURE_DONE);
+}
+
+bool weft__future_run(weft_future *f)
+{
+	void *result = NULL;
+	int rc;
+
+	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING))
+		return false;
+	rc = f->fn(f->arg, &result);
+	complete(f, rc, result);
+	return true;
+}
+
+bool weft__future_cancel(weft_future *f)
+{
+	return transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_CANCELLED);
+}
+
+bool weft__future_fail(weft_future *f, int rc)
+{
+	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING))
+		return false;
+	complete(f, rc, NULL);
+	return true;
+}
+
+int weft_future_set(weft_future *f, int rc, void *result)
+{
+	if (!f)
+		return -EINVAL;
+	if (!f->standalone)
+		return -EPERM;
+	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING))
+		return -EALREADY;
+	complete(f, rc, result);
+	return 0;
+}
+
+int weft_future_cancel(weft_future *f)
+{
+	if (!f)
+		return -EINVAL;
+	if (weft__future_cancel(f))
+		return 0;
+	return weft_future_state(f) == WEFT_FUTURE_CANCELLED ? 0 : -EBUSY;
+}
+
+enum weft_future_state weft_future_state(weft_future *f)
+{
+	if (!f)
+		return WEFT_FUTURE_PENDING;
+	return (enum weft_future_state)st(
+		atomic_load_explicit(&f->state, memory_order_acquire));
+}
+
+bool weft_future_done(weft_future *f)
+{
+	return f &&
+	       settled(atomic_load_explicit(&f->state, memory_order_acquire));
+}
+
+/* ---- listening ---- */
+
+/* wl locked: set LISTEN; true if the future had settled already. */
+static bool listen_locked(weft_future *f)
+{
+	return settled(atomic_fetch_or(&f->state, WEFT__FST_LISTEN));
+}
+
+static void cb_append_locked(weft_future *f, struct weft__fcb *cb)
+{
+	cb->next = NULL;
+	cb->prev = f->cb_tail;
+	if (f->cb_tail)
+		f->cb_tail->next = cb;
+	else
+		f->cb_head = cb;
+	f->cb_tail = cb;
+}
+
+bool weft__future_watch(weft_future *f, struct weft__fcb *cb)
+{
+	bool done;
+
+	weft__waitlist_lock(&f->wl);
+	done = listen_locked(f);
+	if (!done)
+		cb_append_locked(f, cb);
+	weft__waitlist_unlock(&f->wl);
+	return !done;
+}
+
+void weft__future_unwatch(weft_future *f, struct weft__fcb *cb,
+			  _Atomic uint32_t *fired)
+{
+	bool taken;
+
+	weft__waitlist_lock(&f->wl);
+	taken = f->cbs_taken;
+	if (!taken) {
+		if (cb->prev)
+			cb->prev->next = cb->next;
+		else
+			f->cb_head = cb->next;
+		if (cb->next)
+			cb->next->prev = cb->prev;
+		else
+			f->cb_tail = cb->prev;
+	}
+	weft__waitlist_unlock(&f->wl);
+	if (!taken)
+		return;
+	/* The settling thread holds cb: it is inside or about to call run(). */
+	for (int i = 0; !atomic_load_explicit(fired, memory_order_acquire);
+	     i++) {
+		if (i < 64)
+			weft__cpu_relax();
+		else
+			sched_yield();
+	}
+}
+
+struct user_cb {
+	struct weft__fcb cb;
+	weft_done_fn *fn;
+	void *arg;
+};
+
+static void user_cb_run(struct weft__fcb *cb, weft_future *f)
+{
+	struct user_cb *u = (struct user_cb *)cb;
+
+	u->fn(f, u->arg);
+	free(u);
+}
+
+int weft_future_add_done_callback(weft_future *f, weft_done_fn *fn, void *arg)
+{
+	struct user_cb *u;
+
+	if (!f || !fn)
+		return -EINVAL;
+	u = malloc(sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->cb.run = user_cb_run;
+	u->fn = fn;
+	u->arg = arg;
+	if (!weft__future_watch(f, &u->cb)) {
+		free(u);
+		fn(f, arg);
+	}
+	return 0;
+}
+
+/* ---- result ---- */
+
+/* If the caller is a worker of f's pool and f has not started, run it. */
+static bool try_inline(weft_future *f)
+{
+	struct weft_pool *p = weft__pool_current();
+
+	return p && f->pool == p &&
+	       st(atomic_load_explicit(&f->state, memory_order_relaxed)) ==
+		       WEFT_FUTURE_PENDING &&
+	       weft__future_run(f);
+}
+
+/* Wait until f settles: 0, -ETIMEDOUT or -ECANCELED (the waiter's). */
+static int wait_settled(weft_future *f, int64_t deadline)
+{
+	struct weft__waiter w;
+	int rc;
+
+	try_inline(f);
+	for (int i = 0; i < RESULT_SPINS; i++) {
+		if (settled(atomic_load_explicit(&f->state,
+						 memory_order_acquire)))
+			return 0;
+		if (deadline == 0)
+			return -ETIMEDOUT;
+		weft__cpu_relax();
+	}
+	for (;;) {
+		if (settled(atomic_load_explicit(&f->state,
+						 memory_order_acquire)))
+			return 0;
+		if (expired(deadline))
+			return -ETIMEDOUT;
+		weft__waiter_init(&w);
+		weft__waitlist_lock(&f->wl);
+		if (listen_locked(f)) {
+			weft__waitlist_unlock(&f->wl);
+			return 0;
+		}
+		weft__waitlist_push_locked(&f->wl, &w);
+		weft__waitlist_unlock(&f->wl);
+		rc = weft__park(&w, deadline);
+		if (rc == -ECANCELED)
+			return rc;
+		/* 0 or -ETIMEDOUT: look again (it may have settled). */
+	}
+}
+
+static int outcome(weft_future *f, void **result)
+{
+	switch (weft_future_state(f)) {
+	case WEFT_FUTURE_DONE:
+		if (result)
+			*result = f->result;
+		return 0;
+	case WEFT_FUTURE_FAILED:
+		return f->rc;
+	case WEFT_FUTURE_CANCELLED:
+		return -ECANCELED;
+	default:
+		return -ETIMEDOUT;
+	}
+}
+
+int weft_future_result(weft_future *f, void **result, int64_t deadline)
+{
+	int rc;
+
+	if (!f)
+		return -EINVAL;
+	if (!weft_future_done(f)) {
+		rc = wait_settled(f, deadline);
+		if (rc)
+			return rc;
+	}
+	return outcome(f, result);
+}
+
+/* ---- waiting for many ---- */
+
+struct collector {
+	struct weft__waitlist wl;
+	_Atomic uint32_t fired;
+};
+
+struct watch {
+	struct weft__fcb cb;
+	struct collector *c;
+	weft_future *f;
+	_Atomic uint32_t done; /* run() finished with this record */
+	bool linked;
+};
+
+static void watch_run(struct weft__fcb *cb, weft_future *f)
+{
+	struct watch *w = (struct watch *)cb;
+	struct collector *c = w->c;
+
+	(void)f;
+	atomic_fetch_add(&c->fired, 1);
+	weft__wake_one(&c->wl);
+	atomic_store_explicit(&w->done, 1, memory_order_release);
+}
+
+static bool condition(weft_future *const *fs, size_t n,
+		      enum weft_wait_mode mode, int *ndone)
+{
+	size_t done = 0, failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		enum weft_future_state s = weft_future_state(fs[i]);
+
+		done += s >= WEFT_FUTURE_DONE;
+		failed += s == WEFT_FUTURE_FAILED;
+	}
+	*ndone = (int)(done > INT32_MAX ? INT32_MAX : done);
+	switch (mode) {
+	case WEFT_FIRST_COMPLETED:
+		return done > 0;
+	case WEFT_FIRST_EXCEPTION:
+		return failed > 0 || done == n;
+	default:
+		return done == n;
+	}
+}
+
+/* From a worker: run one pending future of our pool in the set, if any. */
+static bool run_one_inline(weft_future *const *fs, size_t n)
+{
+	if (!weft__pool_current())
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (try_inline(fs[i]))
+			return true;
+	return false;
+}
+
+int weft_wait(weft_future *const *fs, size_t n, enum weft_wait_mode mode,
+	      int64_t deadline)
+{
+	struct watch stack[WAIT_STACK], *ws = stack;
+	struct collector c = { WEFT__WAITLIST_INIT, 0 };
+	int ndone, rc = 0;
+
+	if (!fs || n == 0 || n > INT32_MAX || mode < WEFT_FIRST_COMPLETED ||
+	    mode > WEFT_ALL_COMPLETED)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!fs[i])
+			return -EINVAL;
+	do {
+		if (condition(fs, n, mode, &ndone))
+			return ndone;
+	} while (run_one_inline(fs, n));
+	if (mode == WEFT_ALL_COMPLETED) {
+		/* No watch records needed: wait for each in turn. */
+		for (size_t i = 0; i < n; i++) {
+			rc = wait_settled(fs[i], deadline);
+			if (rc)
+				return rc;
+		}
+		return (int)n;
+	}
+	if (expired(deadline))
+		return -ETIMEDOUT;
+	if (n > WAIT_STACK) {
+		ws = malloc(n * sizeof(*ws));
+		if (!ws)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ws[i].cb.run = watch_run;
+		ws[i].c = &c;
+		ws[i].f = fs[i];
+		atomic_init(&ws[i].done, 0);
+		ws[i].linked = weft__future_watch(fs[i], &ws[i].cb);
+	}
+	for (;;) {
+		uint32_t seen = atomic_load(&c.fired);
+		struct weft__waiter w;
+
+		if (condition(fs, n, mode, &ndone)) {
+			rc = ndone;
+			break;
+		}
+		if (run_one_inline(fs, n))
+			continue;
+		if (expired(deadline)) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		weft__waiter_init(&w);
+		weft__waitlist_push(&c.wl, &w); /* seq_cst: then re-check */
+		if (atomic_load(&c.fired) != seen) {
+			weft__waitlist_remove(&c.wl, &w);
+			continue;
+		}
+		if (weft__park(&w, deadline) == -ECANCELED) {
+			rc = -ECANCELED;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ws[i].linked)
+			weft__future_unwatch(ws[i].f, &ws[i].cb, &ws[i].done);
+	if (ws != stack)
+		free(ws);
+	return rc;
+}
+
+/* ---- as_completed ---- */
+
+struct ac_node {
+	struct weft__fcb cb;
+	struct weft_as_completed *it;
+	weft_future *f;
+	struct ac_node *ready_next;
+	_Atomic uint32_t done;
+	bool linked;
+	bool yielded;
+};
+
+struct weft_as_completed {
+	struct weft__waitlist wl;	 /* the iterating thread, parked */
+	_Atomic(struct ac_node *) ready; /* settled, pushed by run() */
+	struct ac_node *local;		 /* taken from ready, not yielded */
+	size_t n, left;
+	struct ac_node nodes[];
+};
+
+static void ac_push(struct weft_as_completed *it, struct ac_node *nd)
+{
+	struct ac_node *head =
+		atomic_load_explicit(&it->ready, memory_order_relaxed);
+
+	do
+		nd->ready_next = head;
+	while (!atomic_compare_exchange_weak_explicit(&it->ready, &head, nd,
+						      memory_order_seq_cst,
+						      memory_order_relaxed));
+}
+
+static void ac_run(struct weft__fcb *cb, weft_future *f)
+{
+	struct ac_node *nd = (struct ac_node *)cb;
+	struct weft_as_completed *it = nd->it;
+
+	(void)f;
+	ac_push(it, nd);
+	weft__wake_one(&it->wl);
+	atomic_store_explicit(&nd->done, 1, memory_order_release);
+}
+
+int weft_as_completed_new(weft_as_completed **itp, weft_future *const *fs,
+			  size_t n)
+{
+	struct weft_as_completed *it;
+
+	if (!itp)
+		return -EINVAL;
+	*itp = NULL;
+	if (!fs || n == 0 || n > SIZE_MAX / 2 / sizeof(struct ac_node))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!fs[i])
+			return -EINVAL;
+	it = malloc(sizeof(*it) + n * sizeof(struct ac_node));
+	if (!it)
+		return -ENOMEM;
+	it->wl = (struct weft__waitlist)WEFT__WAITLIST_INIT;
+	atomic_init(&it->ready, NULL);
+	it->local = NULL;
+	it->n = it->left = n;
+	for (size_t i = 0; i < n; i++) {
+		struct ac_node *nd = &it->nodes[i];
+
+		nd->cb.run = ac_run;
+		nd->it = it;
+		nd->f = weft_future_retain(fs[i]);
+		nd->ready_next = NULL;
+		nd->yielded = false;
+		atomic_init(&nd->done, 0);
+		nd->linked = weft__future_watch(fs[i], &nd->cb);
+		if (!nd->linked) {
+			/* Settled already: ready at once. */
+			nd->ready_next = it->local;
+			it->local = nd;
+			atomic_init(&nd->done, 1);
+		}
+	}
+	/* Already-settled ones in array order. */
+	{
+		struct ac_node *rev = NULL, *nd;
+
+		while ((nd = it->local)) {
+			it->local = nd->ready_next;
+			nd->ready_next = rev;
+			rev = nd;
+		}
+		it->local = rev;
+	}
+	*itp = it;
+	return 0;
+}
+
+/* Move what completers pushed to the local list, oldest first. */
+static bool ac_take(struct weft_as_completed *it)
+{
+	struct ac_node *nd = atomic_exchange(&it->ready, NULL), *rev = NULL;
+
+	if (!nd)
+		return false;
+	while (nd) {
+		struct ac_node *next = nd->ready_next;
+
+		nd->ready_next = rev;
+		rev = nd;
+		nd = next;
+	}
+	/* Append after anything still local. */
+	if (!it->local) {
+		it->local = rev;
+	} else {
+		struct ac_node *t = it->local;
+
+		while (t->ready_next)
+			t = t->ready_next;
+		t->ready_next = rev;
+	}
+	return true;
+}
+
+/* From a worker: run a pending future of our pool among those not ready. */
+static bool ac_run_inline(struct weft_as_completed *it)
+{
+	if (!weft__pool_current())
+		return false;
+	for (size_t i = 0; i < it->n; i++)
+		if (it->nodes[i].linked && !it->nodes[i].yielded &&
+		    try_inline(it->nodes[i].f))
+			return true;
+	return false;
+}
+
+int weft_as_completed_next(weft_as_completed *it, weft_future **fp,
+			   int64_t deadline)
+{
+	struct weft__waiter w;
+
+	if (!it || !fp)
+		return -EINVAL;
+	*fp = NULL;
+	for (;;) {
+		struct ac_node *nd = it->local;
+
+		if (nd) {
+			it->local = nd->ready_next;
+			nd->yielded = true;
+			it->left--;
+			*fp = nd->f;
+			return 0;
+		}
+		if (!it->left)
+			return -ENOENT;
+		if (ac_take(it))
+			continue;
+		if (ac_run_inline(it))
+			continue;
+		if (expired(deadline))
+			return -ETIMEDOUT;
+		weft__waiter_init(&w);
+		weft__waitlist_push(&it->wl, &w); /* seq_cst: then re-check */
+		if (atomic_load(&it->ready)) {
+			weft__waitlist_remove(&it->wl, &w);
+			continue;
+		}
+		if (weft__park(&w, deadline) == -ECANCELED)
+			return -ECANCELED;
+	}
+}
+
+void weft_as_completed_free(weft_as_completed *it)
+{
+	if (!it)
+		return;
+	for (size_t i = 0; i < it->n; i++) {
+		struct ac_node *nd = &it->nodes[i];
+
+		if (nd->linked)
+			weft__future_unwatch(nd->f, &nd->cb, &nd->done);
+	}
+	for (size_t i = 0; i < it->n; i++)
+		weft_future_release(it->nodes[i].f);
+	free(it);
+}
