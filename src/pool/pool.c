@@ -51,8 +51,16 @@
 #define POS(t) ((t) & ~CLOSED)
 
 /* Looks for work while idle: with a pause, then with a yield, then park. */
+#ifndef IDLE_SPINS
 #define IDLE_SPINS 64
+#endif
+#ifndef IDLE_YIELDS
 #define IDLE_YIELDS 8
+#endif
+/* An outside submitter finding every ring full yields this often first. */
+#ifndef SUBMIT_YIELDS
+#define SUBMIT_YIELDS 16
+#endif
 /* A worker with work in its ring looks at the overflow this often. */
 #define OVERFLOW_TICK 32
 /* At most this many tasks move from the overflow to a ring at once. */
@@ -497,6 +505,22 @@ err_stop:
 	return rc == -EAGAIN || rc == -ENOMEM ? rc : -EAGAIN;
 }
 
+/* Push onto the first ring, from `start` on, that has room. */
+static int push_any(struct weft_pool *p, unsigned start, const struct task *t)
+{
+	unsigned i = start;
+	int rc;
+
+	for (int k = 0; k < p->n; k++) {
+		rc = ring_push(&p->workers[i].ring, t, false);
+		if (rc != -EAGAIN)
+			return rc;
+		if (++i == (unsigned)p->n)
+			i = 0;
+	}
+	return -EAGAIN;
+}
+
 int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		     weft_future **fp)
 {
@@ -513,14 +537,22 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		if (!t.fut)
 			return -ENOMEM;
 	}
-	if (cur_worker && cur_worker->pool == p)
-		start = (unsigned)cur_worker->index;
-	else
+	if (cur_worker && cur_worker->pool == p) {
+		/* A task's subtasks go on its own worker's ring. */
+		rc = push_any(p, (unsigned)cur_worker->index, &t);
+	} else {
 		start = rr_next++;
-	rc = -EAGAIN;
-	for (int i = 0; i < p->n && rc == -EAGAIN; i++)
-		rc = ring_push(&p->workers[(start + (unsigned)i) % p->n].ring,
-			       &t, false);
+		rc = push_any(p, start % (unsigned)p->n, &t);
+		/*
+		 * Every ring full: the workers are behind. Let them run
+		 * (on few cores the submitter competes with them for the
+		 * CPU) before resorting to the locked overflow list.
+		 */
+		for (int i = 0; rc == -EAGAIN && i < SUBMIT_YIELDS; i++) {
+			sched_yield();
+			rc = push_any(p, start % (unsigned)p->n, &t);
+		}
+	}
 	if (rc == -EAGAIN)
 		rc = ov_push(p, &t);
 	if (rc) {
