@@ -53,11 +53,11 @@ static weft_event go = WEFT_EVENT_INIT;
 /* A unit of work: a cell's neighbour count, more or less. */
 static long unit(long i)
 {
-	long x = i;
+	unsigned long x = (unsigned long)i;
 
-	for (int k = 0; k < 100; k++)
+	for (unsigned k = 0; k < 100; k++)
 		x = x * 31 + k;
-	return x & 7;
+	return (long)(x & 7);
 }
 
 /* Thread per unit: do the unit, then stay alive until the generation ends. */
