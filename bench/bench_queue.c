@@ -179,12 +179,15 @@ static double run_once(bool weft, int np, int nc)
 	}
 	t0 = weft_now();
 	for (int i = 0; i < nc; i++) {
-		c[i] = (struct side){.weft = weft, .q = q, .r = r};
+		c[i] = (struct side){ .weft = weft, .q = q, .r = r };
 		pthread_create(&ct[i], NULL, consumer, &c[i]);
 	}
 	for (int i = 0; i < np; i++) {
-		p[i] = (struct side){.weft = weft, .q = q, .r = r, .per = per,
-				     .first = i * per};
+		p[i] = (struct side){ .weft = weft,
+				      .q = q,
+				      .r = r,
+				      .per = per,
+				      .first = i * per };
 		pthread_create(&pt[i], NULL, producer, &p[i]);
 	}
 	for (int i = 0; i < np; i++)
@@ -290,10 +293,10 @@ static void print_row(const char *what, double ns, double weft_ns)
 int main(int argc, char **argv)
 {
 	bool peers = true, weft_only = false;
-	struct peer_fig pf = {{0, 0}, {0, 0}};
+	struct peer_fig pf = { { 0, 0 }, { 0, 0 } };
 	double wq[2], ring[2], wm, pm;
 	char cmd[1024];
-	const int shapes[2][2] = {{1, 1}, {4, 4}};
+	const int shapes[2][2] = { { 1, 1 }, { 4, 4 } };
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-n") && i + 1 < argc)
@@ -306,7 +309,8 @@ int main(int argc, char **argv)
 			weft_only = true, peers = false;
 		else {
 			fprintf(stderr,
-				"usage: %s [-n items] [-r reps] [--no-peers] [--weft-only]\n",
+				"usage: %s [-n items] [-r reps] [--no-peers] "
+				"[--weft-only]\n",
 				argv[0]);
 			return 2;
 		}
@@ -315,12 +319,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_queue: -n >= 1000, -r >= 1\n");
 		return 2;
 	}
-	printf("bench_queue: %ld items per run, capacity %d, median of %d runs\n",
+	printf("bench_queue: %ld items per run, capacity %d, median of %d "
+	       "runs\n",
 	       n_items, CAP, reps);
 	for (int s = 0; s < 2; s++) {
 		wq[s] = run_median(true, shapes[s][0], shapes[s][1]);
-		ring[s] = weft_only ? 0 : run_median(false, shapes[s][0],
-						     shapes[s][1]);
+		ring[s] = weft_only ? 0
+				    : run_median(false, shapes[s][0],
+						 shapes[s][1]);
 	}
 	wm = lock_pairs(true);
 	pm = weft_only ? 0 : lock_pairs(false);
@@ -331,8 +337,10 @@ int main(int argc, char **argv)
 		run_peer(cmd, "go_chan", pf.go);
 		/* queue.Queue is ~25x slower: fewer items, same shapes. */
 		snprintf(cmd, sizeof(cmd),
-			 "/usr/bin/python3 '%s/bench/peers/queue_queue.py' %ld %d",
-			 WEFT_SOURCE_DIR, n_items / 20 < 1000 ? 1000 : n_items / 20,
+			 "/usr/bin/python3 '%s/bench/peers/queue_queue.py' %ld "
+			 "%d",
+			 WEFT_SOURCE_DIR,
+			 n_items / 20 < 1000 ? 1000 : n_items / 20,
 			 reps < 3 ? reps : 3);
 		run_peer(cmd, "py_queue", pf.py);
 	}

@@ -16,7 +16,7 @@
 
 #include "weft/base.h"
 
-static const long numbers[] = {2139079, 1214759, 1516637, 1852285};
+static const long numbers[] = { 2139079, 1214759, 1516637, 1852285 };
 #define N (sizeof(numbers) / sizeof(numbers[0]))
 
 static int rounds = 20;

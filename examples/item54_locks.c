@@ -34,7 +34,7 @@ struct counter {
 	atomic_long atomic_count;
 };
 
-static struct counter counter = {.lock = WEFT_MUTEX_INIT};
+static struct counter counter = { .lock = WEFT_MUTEX_INIT };
 
 /* The starting gun: every worker waits on it, so they really overlap. */
 static weft_event start = WEFT_EVENT_INIT;
@@ -112,7 +112,7 @@ static int run(const char *mode)
 
 int main(int argc, char **argv)
 {
-	const char *all[] = {"racy", "mutex", "atomic"};
+	const char *all[] = { "racy", "mutex", "atomic" };
 	int nmodes = 0;
 
 	for (int i = 1; i < argc; i++) {

@@ -117,9 +117,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "out of memory\n");
 		return 1;
 	}
-	stages[0] = (struct stage){"download", download, download_q, resize_q, 0};
-	stages[1] = (struct stage){"resize", resize, resize_q, upload_q, 0};
-	stages[2] = (struct stage){"upload", upload, upload_q, done_q, 0};
+	stages[0] =
+		(struct stage){ "download", download, download_q, resize_q, 0 };
+	stages[1] = (struct stage){ "resize", resize, resize_q, upload_q, 0 };
+	stages[2] = (struct stage){ "upload", upload, upload_q, done_q, 0 };
 	tids = calloc((size_t)(3 * workers), sizeof(*tids));
 	if (!tids)
 		return 1;

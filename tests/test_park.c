@@ -7,6 +7,8 @@
 #include "check.h"
 #include "stress.h"
 #include "park/park.h"
+#include "weft/queue.h"
+#include "weft/sync.h"
 
 static struct weft__waitlist wl;
 
@@ -77,14 +79,14 @@ static void *park_thread(void *arg)
 static void wake_from_other_thread(void **state)
 {
 	atomic_int parked = 0;
-	struct parker p = {.parked = &parked, .deadline = WEFT_FOREVER};
+	struct parker p = { .parked = &parked, .deadline = WEFT_FOREVER };
 
 	(void)state;
 	assert_int_equal(pthread_create(&p.tid, NULL, park_thread, &p), 0);
 	while (!atomic_load(&parked))
 		sched_yield();
 	/* Long enough that the parker gets past its spin into FUTEX_WAIT. */
-	nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+	nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
 	assert_true(weft__wake_one(&wl));
 	pthread_join(p.tid, NULL);
 	assert_int_equal(p.rc, 0);
@@ -98,11 +100,11 @@ static void wake_all_wakes_everyone(void **state)
 
 	(void)state;
 	for (int i = 0; i < N; i++) {
-		p[i] = (struct parker){.parked = &parked,
-				       .deadline = weft_deadline_in(30 * WEFT_SEC)};
-		assert_int_equal(pthread_create(&p[i].tid, NULL, park_thread,
-						&p[i]),
-				 0);
+		p[i] = (struct parker){ .parked = &parked,
+					.deadline = weft_deadline_in(
+						30 * WEFT_SEC) };
+		assert_int_equal(
+			pthread_create(&p[i].tid, NULL, park_thread, &p[i]), 0);
 	}
 	while (atomic_load(&parked) < N)
 		sched_yield();
@@ -162,7 +164,7 @@ static void wake_and_deadline_race(void **state)
 
 	(void)state;
 	for (int i = 0; i < P; i++) {
-		r[i] = (struct racer){.stop = &stop, .woken = &woken};
+		r[i] = (struct racer){ .stop = &stop, .woken = &woken };
 		pthread_create(&tid[i], NULL, race_parker, &r[i]);
 	}
 	while (weft_now() < end) {
@@ -186,6 +188,73 @@ static void wake_and_deadline_race(void **state)
 	assert_int_equal(weft__waitlist_count(&wl), 0);
 }
 
+/*
+ * The hook the coroutine issue will use: a waiter initialised while
+ * weft__park_ops_current is set waits and is kicked through those ops, and
+ * the queue and the mutex use them without knowing. Here the "other kind" of
+ * waiter spins with sched_yield and counts its kicks.
+ */
+static atomic_int fake_waits, fake_kicks;
+
+static void fake_wait(struct weft__waiter *w, int64_t deadline)
+{
+	atomic_fetch_add(&fake_waits, 1);
+	while (atomic_load(&w->state) <= WEFT__SLEEPING &&
+	       (deadline < 0 || weft_now() < deadline))
+		sched_yield();
+}
+
+static void fake_kick(_Atomic uint32_t *st, uint32_t old, void *ctx)
+{
+	(void)st;
+	(void)old;
+	assert_ptr_equal(ctx, &fake_kicks);
+	atomic_fetch_add(&fake_kicks, 1);
+}
+
+static const struct weft__park_ops fake_ops = {
+	.wait = fake_wait,
+	.kick = fake_kick,
+};
+
+static atomic_int fake_ready;
+
+static void *fake_getter(void *arg)
+{
+	weft_queue *q = arg;
+	void *item = NULL;
+	int rc;
+
+	weft__park_ops_current = &fake_ops;
+	weft__park_ctx_current = &fake_kicks;
+	atomic_store(&fake_ready, 1);
+	rc = weft_queue_get(q, &item, WEFT_FOREVER);
+	weft__park_ops_current = NULL;
+	weft__park_ctx_current = NULL;
+	return rc == 0 ? item : NULL;
+}
+
+static void other_waiter_kinds_plug_in(void **state)
+{
+	weft_queue *q;
+	pthread_t tid;
+	void *got;
+
+	(void)state;
+	assert_int_equal(weft_queue_new(&q, 4), 0);
+	pthread_create(&tid, NULL, fake_getter, q);
+	while (!atomic_load(&fake_ready))
+		sched_yield();
+	/* Wait until it has really parked through the fake ops. */
+	while (!atomic_load(&fake_waits))
+		sched_yield();
+	assert_int_equal(weft_queue_put(q, (void *)0x5eed, WEFT_FOREVER), 0);
+	pthread_join(tid, &got);
+	assert_ptr_equal(got, (void *)0x5eed);
+	assert_int_equal(atomic_load(&fake_kicks), 1);
+	weft_queue_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +263,7 @@ int main(void)
 		TEST(wake_from_other_thread),
 		TEST(wake_all_wakes_everyone),
 		TEST(wake_and_deadline_race),
+		TEST(other_waiter_kinds_plug_in),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,8 @@
 
 static void sleep_ms(int ms)
 {
-	nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L },
+		  NULL);
 }
 
 static void bad_input(void **state)
@@ -47,7 +48,7 @@ static void bad_input(void **state)
 /* Fill, overfill, drain, underdrain, in order, for several capacities. */
 static void fifo_full_empty(void **state)
 {
-	static const size_t caps[] = {1, 2, 3, 7, 64, 1000, 1024};
+	static const size_t caps[] = { 1, 2, 3, 7, 64, 1000, 1024 };
 
 	(void)state;
 	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
@@ -62,16 +63,20 @@ static void fifo_full_empty(void **state)
 			assert_int_equal(weft_queue_try_get(q, &item), -EAGAIN);
 			for (size_t i = 0; i < cap; i++) {
 				assert_int_equal(weft_queue_size(q), i);
-				assert_int_equal(weft_queue_try_put(q, V(i + 1)), 0);
+				assert_int_equal(
+					weft_queue_try_put(q, V(i + 1)), 0);
 			}
 			assert_true(weft_queue_full(q));
 			assert_int_equal(weft_queue_try_put(q, V(99)), -EAGAIN);
-			assert_int_equal(weft_queue_put(q, V(99), 0), -ETIMEDOUT);
+			assert_int_equal(weft_queue_put(q, V(99), 0),
+					 -ETIMEDOUT);
 			for (size_t i = 0; i < cap; i++) {
-				assert_int_equal(weft_queue_get(q, &item, 0), 0);
+				assert_int_equal(weft_queue_get(q, &item, 0),
+						 0);
 				assert_int_equal(U(item), i + 1);
 			}
-			assert_int_equal(weft_queue_get(q, &item, 0), -ETIMEDOUT);
+			assert_int_equal(weft_queue_get(q, &item, 0),
+					 -ETIMEDOUT);
 		}
 		/* Interleaved: wraps around the ring many times. */
 		for (int i = 0; i < 10000; i++) {
@@ -79,7 +84,8 @@ static void fifo_full_empty(void **state)
 			assert_int_equal(weft_queue_try_get(q, &item), 0);
 			assert_int_equal(U(item), (uintptr_t)i);
 		}
-		assert_int_equal(weft_queue_task_done(q), 0); /* 1 of many puts */
+		assert_int_equal(weft_queue_task_done(q),
+				 0); /* 1 of many puts */
 		weft_queue_free(q);
 	}
 }
@@ -99,7 +105,8 @@ static void large_capacity(void **state)
 	for (size_t i = 0; i < cap; i++) {
 		assert_int_equal(weft_queue_try_get(q, &item), 0);
 		if (U(item) != i)
-			fail_msg("item %zu came out as %zu", i, (size_t)U(item));
+			fail_msg("item %zu came out as %zu", i,
+				 (size_t)U(item));
 	}
 	assert_true(weft_queue_empty(q));
 	weft_queue_free(q);
@@ -181,7 +188,7 @@ static void close_wakes_blocked_consumers(void **state)
 	(void)state;
 	assert_int_equal(weft_queue_new(&q, 4), 0);
 	for (int i = 0; i < N; i++) {
-		b[i] = (struct blocked){.q = q, .started = &started};
+		b[i] = (struct blocked){ .q = q, .started = &started };
 		pthread_create(&b[i].tid, NULL, block_get, &b[i]);
 	}
 	while (atomic_load(&started) < N)
@@ -222,8 +229,9 @@ static void close_wakes_blocked_producers(void **state)
 	(void)state;
 	assert_int_equal(weft_queue_new(&q, 3), 0);
 	for (int i = 0; i < N; i++) {
-		b[i] = (struct blocked){.q = q, .started = &started,
-					.base = 1000 * (i + 1)};
+		b[i] = (struct blocked){ .q = q,
+					 .started = &started,
+					 .base = 1000 * (i + 1) };
 		pthread_create(&b[i].tid, NULL, block_put, &b[i]);
 	}
 	while (atomic_load(&started) < N)
@@ -263,7 +271,7 @@ static void shutdown_immediate_drops_the_rest(void **state)
 	struct blocked b[N];
 	weft_queue *q;
 	void *item;
-	uintptr_t acc[2] = {0, 0};
+	uintptr_t acc[2] = { 0, 0 };
 	long n = 0;
 	uintptr_t sum = 0;
 	int dropped;
@@ -271,8 +279,9 @@ static void shutdown_immediate_drops_the_rest(void **state)
 	(void)state;
 	assert_int_equal(weft_queue_new(&q, 5), 0);
 	for (int i = 0; i < N; i++) {
-		b[i] = (struct blocked){.q = q, .started = &started,
-					.base = 1000 * (i + 1)};
+		b[i] = (struct blocked){ .q = q,
+					 .started = &started,
+					 .base = 1000 * (i + 1) };
 		pthread_create(&b[i].tid, NULL, block_put, &b[i]);
 	}
 	while (atomic_load(&started) < N)
@@ -305,14 +314,14 @@ static void shutdown_races_consumers(void **state)
 		atomic_int started = 0;
 		struct blocked b[N];
 		weft_queue *q;
-		uintptr_t acc[2] = {0, 0}, sum = 0;
+		uintptr_t acc[2] = { 0, 0 }, sum = 0;
 		long n = 0;
 
 		assert_int_equal(weft_queue_new(&q, ITEMS), 0);
 		for (int i = 1; i <= ITEMS; i++)
 			assert_int_equal(weft_queue_try_put(q, V(i)), 0);
 		for (int i = 0; i < N; i++) {
-			b[i] = (struct blocked){.q = q, .started = &started};
+			b[i] = (struct blocked){ .q = q, .started = &started };
 			pthread_create(&b[i].tid, NULL, block_get, &b[i]);
 		}
 		while (atomic_load(&started) < N)
@@ -325,7 +334,59 @@ static void shutdown_races_consumers(void **state)
 			sum += b[i].sum;
 		}
 		assert_int_equal(n + (long)acc[0], ITEMS);
-		assert_int_equal(sum + acc[1], (uintptr_t)ITEMS * (ITEMS + 1) / 2);
+		assert_int_equal(sum + acc[1],
+				 (uintptr_t)ITEMS * (ITEMS + 1) / 2);
+		weft_queue_free(q);
+	}
+}
+
+/*
+ * Close in mid-flow, many times: producers put until -EPIPE, consumers get
+ * until -EPIPE, with a tiny queue so both sides keep blocking. Every put
+ * that returned 0 is got exactly once; everyone ends with -EPIPE.
+ */
+static void close_mid_flow(void **state)
+{
+	enum { P = 3, C = 3 };
+
+	(void)state;
+	for (int round = 0; round < STRESS(40, 10); round++) {
+		atomic_int started = 0;
+		struct blocked p[P], c[C];
+		weft_queue *q;
+		long n_put = 0, n_got = 0;
+		uintptr_t s_put = 0, s_got = 0;
+
+		assert_int_equal(weft_queue_new(&q, 1 + round % 4), 0);
+		for (int i = 0; i < C; i++) {
+			c[i] = (struct blocked){ .q = q, .started = &started };
+			pthread_create(&c[i].tid, NULL, block_get, &c[i]);
+		}
+		for (int i = 0; i < P; i++) {
+			p[i] = (struct blocked){ .q = q,
+						 .started = &started,
+						 .base = 1000000 * (i + 1) };
+			pthread_create(&p[i].tid, NULL, block_put, &p[i]);
+		}
+		while (atomic_load(&started) < P + C)
+			sched_yield();
+		sleep_ms(5 + round % 7);
+		assert_int_equal(weft_queue_close(q), 0);
+		for (int i = 0; i < P; i++) {
+			pthread_join(p[i].tid, NULL);
+			assert_int_equal(p[i].rc, -EPIPE);
+			n_put += p[i].n;
+			s_put += p[i].sum;
+		}
+		for (int i = 0; i < C; i++) {
+			pthread_join(c[i].tid, NULL);
+			assert_int_equal(c[i].rc, -EPIPE);
+			n_got += c[i].n;
+			s_got += c[i].sum;
+		}
+		assert_true(n_put > 0);
+		assert_int_equal(n_got, n_put);
+		assert_int_equal(s_got, s_put);
 		weft_queue_free(q);
 	}
 }
@@ -356,7 +417,7 @@ static void join_waits_for_every_task_done(void **state)
 {
 	enum { W = 3, ITEMS = 500 };
 	atomic_long finished = 0;
-	struct worker w = {.finished = &finished};
+	struct worker w = { .finished = &finished };
 	pthread_t tid[W];
 	weft_queue *q;
 
@@ -369,7 +430,8 @@ static void join_waits_for_every_task_done(void **state)
 		pthread_create(&tid[i], NULL, task_worker, &w);
 	for (int round = 0; round < 3; round++) {
 		for (int i = 1; i <= ITEMS; i++)
-			assert_int_equal(weft_queue_put(q, V(i), WEFT_FOREVER), 0);
+			assert_int_equal(weft_queue_put(q, V(i), WEFT_FOREVER),
+					 0);
 		assert_int_equal(weft_queue_join(q, WEFT_FOREVER), 0);
 		assert_int_equal(atomic_load(&finished), (round + 1) * ITEMS);
 	}
@@ -485,12 +547,13 @@ static void run_stress(int np, int nc, size_t cap, long total,
 	seen = calloc((size_t)(per * np + 1), 1);
 	assert_non_null(seen);
 	for (int i = 0; i < nc; i++) {
-		c[i] = (struct stress){.q = q, .seen = seen,
-				       .short_deadlines = short_deadlines};
+		c[i] = (struct stress){ .q = q,
+					.seen = seen,
+					.short_deadlines = short_deadlines };
 		pthread_create(&c[i].tid, NULL, stress_consumer, &c[i]);
 	}
 	for (int i = 0; i < np; i++) {
-		p[i] = (struct stress){.q = q, .per_producer = per, .id = i};
+		p[i] = (struct stress){ .q = q, .per_producer = per, .id = i };
 		pthread_create(&p[i].tid, NULL, stress_producer, &p[i]);
 	}
 	for (int i = 0; i < np; i++) {
@@ -562,6 +625,7 @@ int main(void)
 		LEAK_CHECKED(close_wakes_blocked_producers),
 		LEAK_CHECKED(shutdown_immediate_drops_the_rest),
 		LEAK_CHECKED(shutdown_races_consumers),
+		LEAK_CHECKED(close_mid_flow),
 		LEAK_CHECKED(join_waits_for_every_task_done),
 		LEAK_CHECKED(join_times_out),
 		LEAK_CHECKED(stress_4x4_ten_million),

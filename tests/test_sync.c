@@ -11,7 +11,8 @@
 
 static void sleep_ms(int ms)
 {
-	nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L },
+		  NULL);
 }
 
 static void bad_input(void **state)
@@ -84,7 +85,7 @@ static void *lock_until_thread(void *arg)
 static void mutex_deadline_and_handoff(void **state)
 {
 	weft_mutex m = WEFT_MUTEX_INIT;
-	struct locker l = {.m = &m};
+	struct locker l = { .m = &m };
 	pthread_t tid;
 	int64_t dl;
 
@@ -125,8 +126,9 @@ static void *count_thread(void *arg)
 	for (long i = 0; i < c->per_thread; i++) {
 		if (i % 64 == 0) {
 			/* Mix in deadlines that may expire: retried. */
-			while (weft_mutex_lock_until(&c->m, weft_now() +
-						     WEFT_USEC) == -ETIMEDOUT)
+			while (weft_mutex_lock_until(&c->m,
+						     weft_now() + WEFT_USEC) ==
+			       -ETIMEDOUT)
 				atomic_fetch_add(&c->timeouts, 1);
 		} else {
 			weft_mutex_lock(&c->m);
@@ -140,7 +142,7 @@ static void *count_thread(void *arg)
 static void mutex_stress(void **state)
 {
 	enum { T = 5 };
-	static struct counter c = {.m = WEFT_MUTEX_INIT};
+	static struct counter c = { .m = WEFT_MUTEX_INIT };
 	pthread_t tid[T];
 	int64_t t0 = weft_now();
 
@@ -162,9 +164,9 @@ static void mutex_stress(void **state)
 struct box {
 	weft_mutex m;
 	weft_cond c;
-	int items;    /* guarded by m */
-	long taken;   /* guarded by m */
-	bool done;    /* guarded by m */
+	int items;  /* guarded by m */
+	long taken; /* guarded by m */
+	bool done;  /* guarded by m */
 };
 
 static void *cond_consumer(void *arg)
@@ -187,7 +189,7 @@ static void *cond_consumer(void *arg)
 static void cond_producer_consumer(void **state)
 {
 	enum { C = 4 };
-	static struct box b = {WEFT_MUTEX_INIT, WEFT_COND_INIT, 0, 0, false};
+	static struct box b = { WEFT_MUTEX_INIT, WEFT_COND_INIT, 0, 0, false };
 	pthread_t tid[C];
 	long n = STRESS(200000L, 100000L);
 
@@ -268,7 +270,7 @@ static void event_set_wakes_all(void **state)
 	assert_true(weft_now() >= dl);
 	assert_true(ms_since(t0) < 2050);
 	for (int i = 0; i < N; i++) {
-		w[i] = (struct evwait){.e = &e, .deadline = WEFT_FOREVER};
+		w[i] = (struct evwait){ .e = &e, .deadline = WEFT_FOREVER };
 		pthread_create(&w[i].tid, NULL, event_waiter, &w[i]);
 	}
 	sleep_ms(50);
@@ -296,9 +298,9 @@ static void event_race(void **state)
 
 		weft_event_init(&e);
 		for (int i = 0; i < N; i++) {
-			w[i] = (struct evwait){.e = &e,
-					       .deadline = weft_deadline_in(
-						       20 * WEFT_SEC)};
+			w[i] = (struct evwait){ .e = &e,
+						.deadline = weft_deadline_in(
+							20 * WEFT_SEC) };
 			pthread_create(&w[i].tid, NULL, event_waiter, &w[i]);
 		}
 		weft_event_set(&e);
@@ -329,7 +331,8 @@ static void *sem_user(void *arg)
 			abort();
 		in = atomic_fetch_add(u->inside, 1) + 1;
 		m = atomic_load(u->max_inside);
-		while (in > m && !atomic_compare_exchange_weak(u->max_inside, &m, in))
+		while (in > m &&
+		       !atomic_compare_exchange_weak(u->max_inside, &m, in))
 			;
 		atomic_fetch_sub(u->inside, 1);
 		weft_sem_release(u->s, 1);
@@ -346,8 +349,8 @@ static void sem_limits_concurrency(void **state)
 
 	(void)state;
 	for (int i = 0; i < T; i++) {
-		u[i] = (struct semuser){&s, &inside, &max_inside,
-					STRESS(200000L, 100000L), 0};
+		u[i] = (struct semuser){ &s, &inside, &max_inside,
+					 STRESS(200000L, 100000L), 0 };
 		pthread_create(&u[i].tid, NULL, sem_user, &u[i]);
 	}
 	for (int i = 0; i < T; i++)
@@ -390,7 +393,7 @@ static void sem_release_n_wakes_n(void **state)
 	assert_true(weft_now() >= dl);
 	assert_true(ms_since(t0) < 2050);
 	for (int i = 0; i < N; i++) {
-		w[i] = (struct semwait){.s = &s};
+		w[i] = (struct semwait){ .s = &s };
 		pthread_create(&w[i].tid, NULL, sem_waiter, &w[i]);
 	}
 	sleep_ms(50);

@@ -52,7 +52,9 @@ struct weft__waitlist {
 	_Atomic uint32_t nwaiters;
 	struct weft__waiter *head, *tail;
 };
+/* clang-format off */
 #define WEFT__WAITLIST_INIT {0, 0, NULL, NULL}
+/* clang-format on */
 
 /* ---- mutex: threading.Lock (not recursive) ---- */
 
@@ -61,7 +63,9 @@ typedef struct weft_mutex {
 	struct weft__waitlist wl;
 } weft_mutex;
 
+/* clang-format off */
 #define WEFT_MUTEX_INIT {0, WEFT__WAITLIST_INIT}
+/* clang-format on */
 
 WEFT_API int weft_mutex_init(weft_mutex *m);
 /* -EBUSY if locked or waited on. */
@@ -85,7 +89,9 @@ typedef struct weft_cond {
 	struct weft__waitlist wl; /* private */
 } weft_cond;
 
+/* clang-format off */
 #define WEFT_COND_INIT {WEFT__WAITLIST_INIT}
+/* clang-format on */
 
 WEFT_API int weft_cond_init(weft_cond *c);
 /* -EBUSY if someone waits on it. */
@@ -109,7 +115,9 @@ typedef struct weft_event {
 	struct weft__waitlist wl;
 } weft_event;
 
+/* clang-format off */
 #define WEFT_EVENT_INIT {0, WEFT__WAITLIST_INIT}
+/* clang-format on */
 
 WEFT_API int weft_event_init(weft_event *e);
 WEFT_API int weft_event_destroy(weft_event *e);
@@ -127,7 +135,9 @@ typedef struct weft_sem {
 	struct weft__waitlist wl;
 } weft_sem;
 
+/* clang-format off */
 #define WEFT_SEM_INIT(n) {(n), WEFT__WAITLIST_INIT}
+/* clang-format on */
 
 /* A semaphore holding `value` units (at most INT32_MAX). */
 WEFT_API int weft_sem_init(weft_sem *s, unsigned value);

@@ -29,7 +29,8 @@ _Thread_local void *weft__park_ctx_current;
 
 /* ---- the thread waiter: futex ---- */
 
-static int futex_wait_abs(_Atomic uint32_t *addr, uint32_t val, int64_t deadline)
+static int futex_wait_abs(_Atomic uint32_t *addr, uint32_t val,
+			  int64_t deadline)
 {
 	struct timespec ts, *tsp = NULL;
 
@@ -55,8 +56,8 @@ static void futex_wake_one(_Atomic uint32_t *addr)
 	 * while we were on our way here): FUTEX_WAKE only hashes the address,
 	 * and at worst wakes a later waiter spuriously, which re-checks.
 	 */
-	syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL,
-		NULL, 0);
+	syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL,
+		0);
 }
 
 static inline bool waiting(uint32_t s)
@@ -185,8 +186,8 @@ bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k)
 	struct weft__waiter *w;
 
 	while ((w = wl->head)) {
-		uint32_t s = atomic_load_explicit(&w->state,
-						  memory_order_relaxed);
+		uint32_t s =
+			atomic_load_explicit(&w->state, memory_order_relaxed);
 
 		unlink_locked(wl, w);
 		/*

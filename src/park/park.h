@@ -81,7 +81,7 @@ struct weft__waiter {
 	struct weft__waitlist *home;	  /* last list pushed on; owner only */
 	const struct weft__park_ops *ops; /* NULL: a thread (futex) */
 	void *ctx;			  /* the coroutine, for its ops */
-	_Atomic uint32_t state;		  /* WEFT__WAITING ... ; the futex word */
+	_Atomic uint32_t state; /* WEFT__WAITING ... ; the futex word */
 };
 
 /*

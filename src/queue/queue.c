@@ -56,8 +56,12 @@
 #define POS(t) ((t) & ~CLOSED)
 
 /* Tries with a pause between them, then with a yield, before parking. */
+#ifndef QUEUE_SPINS /* overridable, to tune with bench_queue */
 #define QUEUE_SPINS 32
+#endif
+#ifndef QUEUE_YIELDS
 #define QUEUE_YIELDS 16
+#endif
 /* Retries of a claimed-but-unpublished slot before yielding the CPU. */
 #define INFLIGHT_SPINS 32
 
@@ -141,7 +145,8 @@ void weft_queue_free(weft_queue *q)
 }
 
 /* 0, -EAGAIN (full, or the slot's consumer is still in flight), -EPIPE. */
-static int put_try(struct weft_queue *q, void *item)
+static inline __attribute__((always_inline)) int put_try(struct weft_queue *q,
+							 void *item)
 {
 	uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
 
@@ -158,7 +163,8 @@ static int put_try(struct weft_queue *q, void *item)
 			/* seq_cst: the Dekker pair with a sleeping getter. */
 			if (atomic_compare_exchange_weak_explicit(
 				    &q->tail, &pos, pos + 1,
-				    memory_order_seq_cst, memory_order_relaxed)) {
+				    memory_order_seq_cst,
+				    memory_order_relaxed)) {
 				sl->item = item;
 				atomic_store_explicit(&sl->seq, want + 1,
 						      memory_order_release);
@@ -181,7 +187,8 @@ static int put_try(struct weft_queue *q, void *item)
  * cache miss on the line every producer writes, so spinning getters skip it
  * and look when they register).
  */
-static int get_try(struct weft_queue *q, void **out, bool closed)
+static inline __attribute__((always_inline)) int
+get_try(struct weft_queue *q, void **out, bool closed)
 {
 	uint64_t pos = atomic_load_explicit(&q->head, memory_order_relaxed);
 
@@ -195,7 +202,8 @@ static int get_try(struct weft_queue *q, void **out, bool closed)
 		if (seq == want) {
 			if (atomic_compare_exchange_weak_explicit(
 				    &q->head, &pos, pos + 1,
-				    memory_order_seq_cst, memory_order_relaxed)) {
+				    memory_order_seq_cst,
+				    memory_order_relaxed)) {
 				*out = sl->item;
 				atomic_store_explicit(&sl->seq, want + 1,
 						      memory_order_release);
@@ -209,7 +217,8 @@ static int get_try(struct weft_queue *q, void **out, bool closed)
 		if ((int64_t)(seq - want) < 0 && again == pos) {
 			if (!closed)
 				return -EAGAIN;
-			t = atomic_load_explicit(&q->tail, memory_order_acquire);
+			t = atomic_load_explicit(&q->tail,
+						 memory_order_acquire);
 			if ((t & CLOSED) && POS(t) == pos)
 				return -EPIPE; /* closed and drained */
 			return -EAGAIN;
@@ -254,6 +263,8 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 	for (int i = 0; i < QUEUE_SPINS + QUEUE_YIELDS; i++) {
 		if (i < QUEUE_SPINS)
 			weft__cpu_relax();
+		else if (expired(deadline))
+			return -ETIMEDOUT;
 		else
 			sched_yield();
 		rc = put ? put_try(q, in) : get_try(q, out, false);
@@ -269,8 +280,8 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 		weft__waiter_init(&w);
 		weft__waitlist_push(wl, &w);
 		/* seq_cst loads after the seq_cst registration: Dekker. */
-		t = atomic_load(&q->tail);
 		h = atomic_load(&q->head);
+		t = atomic_load(&q->tail); /* after h: POS(t) >= h */
 		if (t & CLOSED)
 			sleep = false; /* put fails, get drains or fails */
 		else if (put)
@@ -383,8 +394,8 @@ int weft_queue_close(weft_queue *q)
 	return 0;
 }
 
-int weft_queue_shutdown(weft_queue *q, bool immediate,
-			weft_queue_drop_fn *drop, void *arg)
+int weft_queue_shutdown(weft_queue *q, bool immediate, weft_queue_drop_fn *drop,
+			void *arg)
 {
 	void *item;
 	int n = 0, rc, spins = 0;
@@ -398,8 +409,8 @@ int weft_queue_shutdown(weft_queue *q, bool immediate,
 	atomic_store(&q->shut, 1);
 	/* Take every accepted item: each goes to exactly one get or drop. */
 	for (;;) {
-		uint64_t pos = atomic_load_explicit(&q->head,
-						    memory_order_relaxed);
+		uint64_t pos =
+			atomic_load_explicit(&q->head, memory_order_relaxed);
 		struct slot *sl = &q->slots[slot_of(q, pos)];
 		uint64_t want = 2 * turn_of(q, pos) + 1;
 

@@ -57,8 +57,7 @@ int weft_mutex_destroy(weft_mutex *m)
 {
 	if (!m)
 		return -EINVAL;
-	if (atomic_load(&m->state) & M_LOCKED ||
-	    weft__waitlist_count(&m->wl))
+	if (atomic_load(&m->state) & M_LOCKED || weft__waitlist_count(&m->wl))
 		return -EBUSY;
 	return 0;
 }
@@ -75,7 +74,9 @@ static bool mutex_try(weft_mutex *m)
 	return false;
 }
 
-static int mutex_lock_slow(weft_mutex *m, int64_t deadline)
+/* Out of line: the fast paths stay a CAS with no register spills. */
+__attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
+						     int64_t deadline)
 {
 	struct weft__waiter w;
 	uint32_t s;
@@ -145,7 +146,7 @@ int weft_mutex_trylock(weft_mutex *m)
 	return mutex_try(m) ? 0 : -EBUSY;
 }
 
-static int mutex_unlock_slow(weft_mutex *m)
+__attribute__((noinline)) static int mutex_unlock_slow(weft_mutex *m)
 {
 	struct weft__kick k;
 	bool woke;
@@ -330,9 +331,9 @@ static bool sem_try(weft_sem *s)
 	uint32_t c = atomic_load_explicit(&s->count, memory_order_relaxed);
 
 	while (c > 0)
-		if (atomic_compare_exchange_weak_explicit(
-			    &s->count, &c, c - 1, memory_order_acquire,
-			    memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(&s->count, &c, c - 1,
+							  memory_order_acquire,
+							  memory_order_relaxed))
 			return true;
 	return false;
 }
