@@ -382,7 +382,7 @@ static void *open_gate(void *arg)
 
 static void shutdown_exactly_once(void **state)
 {
-	int rounds = STRESS(200, 40), n = 300;
+	int rounds = STRESS(200, 60), n = 300;
 
 	(void)state;
 	for (int k = 0; k < rounds; k++) {
@@ -441,6 +441,108 @@ static void shutdown_exactly_once(void **state)
 	}
 }
 
+static int task_block(void *arg, void **res)
+{
+	(void)res;
+	return weft_event_wait(arg, WEFT_FOREVER);
+}
+
+/*
+ * More tasks than every ring holds while the workers are blocked: the rest
+ * go to the overflow list, which workers drain into their rings (also
+ * after shutdown closed the rings). Exactly once, with and without cancel.
+ */
+static void overflow(void **state)
+{
+	int n = STRESS(20000, 5000);
+
+	(void)state;
+	for (int k = 0; k < 4; k++) {
+		bool cancel = k % 2;
+		atomic_int *runs = calloc((size_t)n, sizeof(*runs));
+		struct counted *c = calloc((size_t)n, sizeof(*c));
+		weft_future **fs = calloc((size_t)n, sizeof(*fs));
+		weft_event gate = WEFT_EVENT_INIT;
+		struct releaser r = { &gate, 50 };
+		int workers = 1 + k / 2;
+		weft_pool *p = pool_of(workers);
+		weft_future *blockers[2];
+		pthread_t t;
+		int ndone = 0;
+
+		/* Block every worker until the gate opens, then flood. */
+		for (int i = 0; i < workers; i++) {
+			assert_int_equal(weft_pool_submit(p, task_block, &gate,
+							  &blockers[i]),
+					 0);
+		}
+		for (int i = 0; i < n; i++) {
+			c[i] = (struct counted){ runs, NULL, i };
+			assert_int_equal(weft_pool_submit(p, task_counted,
+							  &c[i], &fs[i]),
+					 0);
+		}
+		assert_int_equal(pthread_create(&t, NULL, open_gate, &r), 0);
+		if (k >= 2)
+			assert_int_equal(weft_pool_shutdown(p, false, cancel),
+					 0);
+		else if (cancel)
+			weft_future_cancel(fs[n - 1]);
+		pthread_join(t, NULL);
+		weft_pool_free(p);
+		for (int i = 0; i < n; i++) {
+			enum weft_future_state st = weft_future_state(fs[i]);
+
+			if (st == WEFT_FUTURE_DONE) {
+				assert_int_equal(runs[i], 1);
+				ndone++;
+			} else {
+				assert_int_equal(st, WEFT_FUTURE_CANCELLED);
+				assert_int_equal(runs[i], 0);
+				assert_true(cancel);
+			}
+			weft_future_release(fs[i]);
+		}
+		if (!cancel)
+			assert_int_equal(ndone, n);
+		for (int i = 0; i < workers; i++) {
+			int rc = weft_future_result(blockers[i], NULL, 0);
+
+			/* A blocker not started at shutdown(cancel) is off. */
+			assert_true(rc == 0 || (cancel && rc == -ECANCELED));
+			weft_future_release(blockers[i]);
+		}
+		free(runs);
+		free(c);
+		free(fs);
+	}
+}
+
+/* Detached tasks: run once each; with cancel at shutdown, at most once. */
+static void detached(void **state)
+{
+	int n = STRESS(50000, 5000);
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		atomic_uchar *ran = calloc((size_t)n, 1);
+		weft_pool *p = pool_of(2);
+
+		for (int i = 0; i < n; i++)
+			assert_int_equal(weft_pool_submit(p, task_mark, &ran[i],
+							  NULL),
+					 0);
+		assert_int_equal(weft_pool_shutdown(p, true, k == 1), 0);
+		for (int i = 0; i < n; i++)
+			if (k == 0)
+				assert_int_equal(ran[i], 1);
+			else
+				assert_true(ran[i] <= 1);
+		weft_pool_free(p);
+		free(ran);
+	}
+}
+
 static int task_shutdown_self(void *arg, void **res)
 {
 	(void)res;
@@ -465,7 +567,7 @@ static void shutdown_from_task(void **state)
 
 static void cancel_races_start(void **state)
 {
-	int rounds = STRESS(300, 50), n = 64;
+	int rounds = STRESS(300, 100), n = 64;
 
 	(void)state;
 	for (int k = 0; k < rounds; k++) {
@@ -826,6 +928,8 @@ int main(void)
 		LEAK_CHECKED(many_submitters),
 		LEAK_CHECKED(errors_propagate),
 		LEAK_CHECKED(shutdown_exactly_once),
+		LEAK_CHECKED(overflow),
+		LEAK_CHECKED(detached),
 		LEAK_CHECKED(shutdown_from_task),
 		LEAK_CHECKED(cancel_races_start),
 		LEAK_CHECKED(wait_modes),

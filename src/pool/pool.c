@@ -515,6 +515,17 @@ err_stop:
 	return rc == -EAGAIN || rc == -ENOMEM ? rc : -EAGAIN;
 }
 
+/* Tasks taken from the rings so far (a progress meter). */
+static uint64_t popped(struct weft_pool *p)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < p->n; i++)
+		sum += atomic_load_explicit(&p->workers[i].ring.head,
+					    memory_order_relaxed);
+	return sum;
+}
+
 /* Push onto the first ring, from `start` on, that has room. */
 static int push_any(struct weft_pool *p, unsigned start, const struct task *t)
 {
@@ -556,11 +567,19 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		/*
 		 * Every ring full: the workers are behind. Let them run
 		 * (on few cores the submitter competes with them for the
-		 * CPU) before resorting to the locked overflow list.
+		 * CPU) before resorting to the locked overflow list, as
+		 * long as they make progress and the overflow is empty.
 		 */
-		for (int i = 0; rc == -EAGAIN && i < SUBMIT_YIELDS; i++) {
+		for (int i = 0;
+		     rc == -EAGAIN && i < SUBMIT_YIELDS &&
+		     !atomic_load_explicit(&p->ov_count, memory_order_relaxed);
+		     i++) {
+			uint64_t before = popped(p);
+
 			sched_yield();
 			rc = push_any(p, start % (unsigned)p->n, &t);
+			if (rc == -EAGAIN && popped(p) == before)
+				break; /* they are stuck (long tasks): no use */
 		}
 	}
 	if (rc == -EAGAIN)
