@@ -219,7 +219,7 @@ static void cb_big(weft_future *f, void *arg)
 
 static void million(void **state)
 {
-	long n = STRESS(1000000, 100000);
+	long n = STRESS(1000000, 300000);
 	weft_future **fs = malloc((size_t)n * sizeof(*fs));
 	weft_pool *p = pool_of(2);
 
@@ -382,7 +382,7 @@ static void *open_gate(void *arg)
 
 static void shutdown_exactly_once(void **state)
 {
-	int rounds = STRESS(200, 60), n = 300;
+	int rounds = STRESS(200, 150), n = 300;
 
 	(void)state;
 	for (int k = 0; k < rounds; k++) {
@@ -567,7 +567,7 @@ static void shutdown_from_task(void **state)
 
 static void cancel_races_start(void **state)
 {
-	int rounds = STRESS(300, 100), n = 64;
+	int rounds = STRESS(300, 300), n = 64;
 
 	(void)state;
 	for (int k = 0; k < rounds; k++) {
