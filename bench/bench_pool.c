@@ -18,7 +18,7 @@
  *   - the round trip of one task: submit, then wait for its result, in
  *     microseconds (weft: submit + weft_future_result).
  * Every figure is the median of several runs. Usage:
- *   bench_pool [-n tasks] [-r reps] [--no-peers] [--weft-only]
+ *   bench_pool [-n tasks] [-r reps] [-v] [--no-peers] [--weft-only]
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,6 +46,7 @@
 static long n_tasks = 2000000;
 static long n_trips = 20000;
 static int reps = 5;
+static bool verbose; /* -v: every run's figure on stderr */
 static atomic_long counter;
 
 static int cmp_double(const void *a, const void *b)
@@ -499,8 +500,13 @@ static double run_median(bench_fn *fn)
 	double v[64];
 	int n = reps < 64 ? reps : 64;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		v[i] = fn();
+		if (verbose)
+			fprintf(stderr, " %.2f", v[i]);
+	}
+	if (verbose)
+		fprintf(stderr, "\n");
 	return median(v, n);
 }
 
@@ -534,13 +540,16 @@ int main(int argc, char **argv)
 			n_tasks = atol(argv[++i]);
 		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
 			reps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-v"))
+			verbose = true;
 		else if (!strcmp(argv[i], "--no-peers"))
 			peers = false;
 		else if (!strcmp(argv[i], "--weft-only"))
 			weft_only = true, peers = false;
 		else {
 			fprintf(stderr,
-				"usage: %s [-n tasks] [-r reps] [--no-peers] "
+				"usage: %s [-n tasks] [-r reps] [-v] "
+				"[--no-peers] "
 				"[--weft-only]\n",
 				argv[0]);
 			return 2;
