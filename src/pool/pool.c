@@ -484,10 +484,10 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &p->workers[i];
 
-		atomic_init(&w->ring.tail, 0);
-		atomic_init(&w->ring.head, 0);
-		for (unsigned k = 0; k < RING_CAP; k++)
-			atomic_init(&w->ring.slots[k].seq, 0);
+		/*
+		 * mmap's memory is zero: tail = head = 0 and every slot's
+		 * seq 0 (free for turn 0), touched only when first used.
+		 */
 		w->pool = p;
 		w->index = i;
 	}
