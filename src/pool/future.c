@@ -128,8 +128,7 @@ static void future_dispose(weft_future *f)
 static void future_init(weft_future *f, struct weft_pool *pool,
 			weft_task_fn *fn, void *arg, uint32_t refs)
 {
-	atomic_init(&f->state, WEFT_FUTURE_PENDING);
-	atomic_init(&f->refs, refs);
+	atomic_init(&f->state, WEFT_FUTURE_PENDING | refs * WEFT__FST_REF);
 	f->rc = 0;
 	f->standalone = pool == NULL;
 	f->cbs_taken = false;
@@ -169,7 +168,8 @@ int weft_future_new(weft_future **fp)
 weft_future *weft_future_retain(weft_future *f)
 {
 	if (f)
-		atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&f->state, WEFT__FST_REF,
+					  memory_order_relaxed);
 	return f;
 }
 
@@ -177,7 +177,8 @@ void weft_future_release(weft_future *f)
 {
 	if (!f)
 		return;
-	if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+	if (WEFT__FST_REFS(atomic_fetch_sub_explicit(
+		    &f->state, WEFT__FST_REF, memory_order_acq_rel)) == 1)
 		future_dispose(f);
 }
 
@@ -200,54 +201,79 @@ static void notify(weft_future *f)
 	}
 }
 
-/* from -> to with one CAS; notify if `to` settles and someone listens. */
-static bool transition(weft_future *f, uint32_t from, uint32_t to)
+/*
+ * from -> to with one CAS; notify if `to` settles and someone listens.
+ * With `drop` (a settling worker), also give back the pool's reference:
+ * in the same CAS when nobody listens, so the thread that reads the
+ * result usually frees the future (into its own cache), else afterwards.
+ */
+static bool transition(weft_future *f, uint32_t from, uint32_t to, bool drop)
 {
 	uint32_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
+	uint32_t n;
+	bool settles = to >= WEFT_FUTURE_DONE;
 
 	do {
 		if (st(s) != from)
 			return false;
+		n = (s & ~WEFT__FST_MASK) | to;
+		if (drop && !(s & WEFT__FST_LISTEN))
+			n -= WEFT__FST_REF;
 	} while (!atomic_compare_exchange_weak_explicit(
-		&f->state, &s, (s & ~WEFT__FST_MASK) | to, memory_order_acq_rel,
-		memory_order_relaxed));
-	if (to >= WEFT_FUTURE_DONE && (s & WEFT__FST_LISTEN))
+		&f->state, &s, n, memory_order_acq_rel, memory_order_relaxed));
+	if (settles && (s & WEFT__FST_LISTEN)) {
 		notify(f);
+		if (drop)
+			weft_future_release(f);
+	} else if (drop && WEFT__FST_REFS(n) == 0) {
+		future_dispose(f);
+	}
 	return true;
 }
 
 /* RUNNING (owned by the caller) -> DONE / FAILED. */
-static void complete(weft_future *f, int rc, void *result)
+static void complete(weft_future *f, int rc, void *result, bool drop)
 {
 	f->rc = rc;
 	f->result = rc ? NULL : result;
 	transition(f, WEFT_FUTURE_RUNNING,
-		   rc ? WEFT_FUTURE_FAILED : WEFT_FUTURE_DONE);
+		   rc ? WEFT_FUTURE_FAILED : WEFT_FUTURE_DONE, drop);
 }
 
-bool weft__future_run(weft_future *f)
+static bool run(weft_future *f, bool drop)
 {
 	void *result = NULL;
 	int rc;
 
-	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING))
+	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING, false))
 		return false;
 	rc = f->fn(f->arg, &result);
-	complete(f, rc, result);
+	complete(f, rc, result, drop);
 	return true;
 }
 
-bool weft__future_cancel(weft_future *f)
+bool weft__future_run(weft_future *f)
 {
-	return transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_CANCELLED);
+	return run(f, false);
 }
 
-bool weft__future_fail(weft_future *f, int rc)
+void weft__future_pool_take(weft_future *f, int broken, bool cancel)
 {
-	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING))
-		return false;
-	complete(f, rc, NULL);
-	return true;
+	if (broken) {
+		if (transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING,
+			       false)) {
+			complete(f, broken, NULL, true);
+			return;
+		}
+	} else if (cancel) {
+		if (transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_CANCELLED,
+			       true))
+			return;
+	} else if (run(f, true)) {
+		return;
+	}
+	/* Claimed inline or cancelled meanwhile: only let go. */
+	weft_future_release(f);
 }
 
 int weft_future_set(weft_future *f, int rc, void *result)
@@ -256,9 +282,9 @@ int weft_future_set(weft_future *f, int rc, void *result)
 		return -EINVAL;
 	if (!f->standalone)
 		return -EPERM;
-	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING))
+	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING, false))
 		return -EALREADY;
-	complete(f, rc, result);
+	complete(f, rc, result, false);
 	return 0;
 }
 
@@ -266,7 +292,7 @@ int weft_future_cancel(weft_future *f)
 {
 	if (!f)
 		return -EINVAL;
-	if (weft__future_cancel(f))
+	if (transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_CANCELLED, false))
 		return 0;
 	return weft_future_state(f) == WEFT_FUTURE_CANCELLED ? 0 : -EBUSY;
 }

@@ -278,6 +278,32 @@ static bool any_work(struct weft_pool *p)
 	return false;
 }
 
+/*
+ * A cheaper look for spinning workers: the slot at each ring's head, a
+ * line the next pop reads anyway. Unlike any_work() it leaves the tails
+ * alone (the submitter's line: spinning readers would make every push
+ * miss), and it misses a push still in flight, so parking decisions use
+ * any_work().
+ */
+static bool ring_peek(struct ring *r)
+{
+	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+	struct slot *sl = &r->slots[pos & RING_MASK];
+
+	return atomic_load_explicit(&sl->seq, memory_order_relaxed) ==
+	       2 * (pos >> RING_SHIFT) + 1;
+}
+
+static bool peek_work(struct weft_pool *p)
+{
+	if (atomic_load_explicit(&p->ov_count, memory_order_relaxed))
+		return true;
+	for (int i = 0; i < p->n; i++)
+		if (ring_peek(&p->workers[i].ring))
+			return true;
+	return false;
+}
+
 /* ---- running ---- */
 
 static void run_task(struct weft_pool *p, struct task *t)
@@ -291,14 +317,7 @@ static void run_task(struct weft_pool *p, struct task *t)
 			t->fn(t->arg, &result);
 		return;
 	}
-	if (broken)
-		weft__future_fail(t->fut, broken);
-	else if (cancel)
-		weft__future_cancel(t->fut);
-	else
-		weft__future_run(t->fut);
-	/* Already claimed inline, or cancelled: nothing to do but let go. */
-	weft_future_release(t->fut);
+	weft__future_pool_take(t->fut, broken, cancel);
 }
 
 static bool find_task(struct worker *w, struct task *t)
@@ -359,7 +378,7 @@ static void *worker_main(void *arg)
 		}
 		atomic_fetch_add(&p->nspinning, 1);
 		for (int i = 0; i < IDLE_SPINS + IDLE_YIELDS; i++) {
-			if (any_work(p)) {
+			if (peek_work(p)) {
 				found = true;
 				break;
 			}

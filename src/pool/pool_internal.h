@@ -23,13 +23,18 @@ struct weft__fcb {
 	void (*run)(struct weft__fcb *cb, weft_future *f);
 };
 
-/* state word: the low bits are enum weft_future_state, plus this flag. */
+/*
+ * The state word: enum weft_future_state in the low 3 bits, the LISTEN
+ * flag, and the reference count above them, so that a worker settling a
+ * future nobody listens to drops the pool's reference in the same CAS.
+ */
 #define WEFT__FST_MASK 7u
 #define WEFT__FST_LISTEN 8u /* someone waits or has a callback: notify */
+#define WEFT__FST_REF 16u   /* one reference */
+#define WEFT__FST_REFS(s) ((s) >> 4)
 
 struct weft_future {
-	_Atomic uint32_t state;
-	_Atomic uint32_t refs;
+	_Atomic uint32_t state; /* state | LISTEN | refs * WEFT__FST_REF */
 	int rc;		  /* written by the settling thread before the state */
 	bool standalone;  /* from weft_future_new: settled by weft_future_set */
 	bool cbs_taken;	  /* the settling thread took the list (wl lock) */
@@ -49,10 +54,12 @@ weft_future *weft__future_make(struct weft_pool *pool, weft_task_fn *fn,
 			       void *arg);
 /* Claim a PENDING future and run its task here. false if not pending. */
 bool weft__future_run(weft_future *f);
-/* PENDING -> CANCELLED. */
-bool weft__future_cancel(weft_future *f);
-/* PENDING -> FAILED with rc, without running (a broken pool). */
-bool weft__future_fail(weft_future *f, int rc);
+/*
+ * A worker took f off a ring: run it (or, with `broken`, fail it with that
+ * code; with `cancel`, cancel it) if it is still pending, and in every
+ * case give back the pool's reference.
+ */
+void weft__future_pool_take(weft_future *f, int broken, bool cancel);
 
 /*
  * Register cb on f's list, unless f has settled: returns false (and does
