@@ -658,6 +658,47 @@ static void wait_modes(void **state)
 	weft_pool_free(p);
 }
 
+/*
+ * A short task queued while the other workers take long ones must not be
+ * left beside a parked worker (the bug: a spinning worker made the submit
+ * skip the wake-up, then took a long task instead of the short one).
+ */
+static void no_stranded_task(void **state)
+{
+	int rounds = STRESS(400, 150);
+	weft_pool *p = pool_of(3);
+
+	(void)state;
+	for (int k = 0; k < rounds; k++) {
+		weft_event gate = WEFT_EVENT_INIT;
+		weft_future *slow[2], *quick;
+
+		if (k % 3)
+			sleep_ms(k % 3); /* let workers spin or park */
+		assert_int_equal(weft_pool_submit(p, task_wait_gate, &gate,
+						  &slow[0]),
+				 0);
+		assert_int_equal(weft_pool_submit(p, task_wait_gate, &gate,
+						  &slow[1]),
+				 0);
+		assert_int_equal(weft_pool_submit(p, task_nop, NULL, &quick),
+				 0);
+		/* Generous: a stranded task would wait for the gate forever. */
+		assert_int_equal(weft_future_result(quick, NULL,
+						    weft_now() + 20 * WEFT_SEC),
+				 0);
+		weft_event_set(&gate);
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(weft_future_result(slow[i], NULL,
+							    WEFT_FOREVER),
+					 0);
+			weft_future_release(slow[i]);
+		}
+		weft_future_release(quick);
+	}
+	weft_pool_free(p);
+}
+
 static void as_completed_pool(void **state)
 {
 	int n = STRESS(5000, 1000);
@@ -739,6 +780,47 @@ static void map(void **state)
 				       WEFT_FOREVER),
 			 0);
 	weft_pool_free(p);
+}
+
+/*
+ * map's deadline: -ETIMEDOUT, the tasks not started are cancelled, and map
+ * returns only once the running ones finished (args are never used after).
+ */
+static atomic_int gate_runs;
+
+static int task_gate_count(void *arg, void **res)
+{
+	(void)res;
+	weft_event_wait(arg, WEFT_FOREVER);
+	atomic_fetch_add(&gate_runs, 1);
+	return 0;
+}
+
+static void map_deadline(void **state)
+{
+	enum { N = 50 };
+	weft_event gate = WEFT_EVENT_INIT;
+	struct releaser r = { &gate, 200 };
+	void *args[N];
+	weft_pool *p = pool_of(2);
+	pthread_t t;
+	int64_t dl;
+
+	(void)state;
+	atomic_store(&gate_runs, 0);
+	for (int i = 0; i < N; i++)
+		args[i] = &gate;
+	assert_int_equal(pthread_create(&t, NULL, open_gate, &r), 0);
+	dl = weft_now() + 50 * WEFT_MSEC;
+	assert_int_equal(weft_pool_map(p, task_gate_count, args, NULL, N, dl),
+			 -ETIMEDOUT);
+	assert_true(weft_now() >= dl);
+	/* The (at most two) tasks that had started have finished. */
+	assert_true(weft_event_is_set(&gate));
+	assert_true(atomic_load(&gate_runs) <= 2);
+	weft_pool_free(p);
+	pthread_join(t, NULL);
+	assert_true(atomic_load(&gate_runs) <= 2);
 }
 
 /* ---- nested submit-and-wait ---- */
@@ -933,8 +1015,10 @@ int main(void)
 		LEAK_CHECKED(shutdown_from_task),
 		LEAK_CHECKED(cancel_races_start),
 		LEAK_CHECKED(wait_modes),
+		LEAK_CHECKED(no_stranded_task),
 		LEAK_CHECKED(as_completed_pool),
 		LEAK_CHECKED(map),
+		LEAK_CHECKED(map_deadline),
 		LEAK_CHECKED(nested),
 		LEAK_CHECKED(future_outlives_pool),
 		LEAK_CHECKED(result_deadline),

@@ -26,9 +26,12 @@
  *              parked -> wake one.
  * Either the submitter's push precedes the worker's look (it sees the task)
  * or the worker's registration precedes the submitter's loads (it is
- * woken, or a spinning worker will find the task). A spinning worker is
- * not woken: when a burst arrives, one worker at a time is woken by the
- * next submit that finds nobody spinning.
+ * woken, or a spinning worker will find the task). A submit that sees a
+ * worker spinning wakes nobody; so a worker leaving the search (it spun,
+ * perhaps parked and was woken) decrements nspinning, takes a task, and if
+ * no one else spins and work is left, wakes a parked worker: the task it
+ * took may not be the one that submit pushed (found by a test: a spinner
+ * took a long task, the short one stayed queued beside a parked worker).
  */
 #include "weft/pool.h"
 
@@ -359,6 +362,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct weft_pool *p = w->pool;
 	struct weft__waiter wt;
+	bool searching = false;
 	struct task t;
 
 	cur_worker = w;
@@ -373,9 +377,24 @@ static void *worker_main(void *arg)
 		bool found = false;
 
 		if (find_task(w, &t)) {
+			/*
+			 * Leaving the search (spinning, or woken): a submit
+			 * that saw us spinning woke nobody, and the task we
+			 * took may not be the one it pushed. If no one else
+			 * is spinning and work is left, wake a parked worker
+			 * for it (Go's rule). nspinning was decremented
+			 * before this look: the Dekker pair with the
+			 * submitter's push, then load of nspinning.
+			 */
+			if (searching) {
+				searching = false;
+				if (!atomic_load(&p->nspinning) && any_work(p))
+					maybe_wake(p);
+			}
 			run_task(p, &t);
 			continue;
 		}
+		searching = true;
 		atomic_fetch_add(&p->nspinning, 1);
 		for (int i = 0; i < IDLE_SPINS + IDLE_YIELDS; i++) {
 			if (peek_work(p)) {
