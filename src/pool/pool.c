@@ -385,14 +385,14 @@ static void *worker_main(void *arg)
 			 * for it (Go's rule). nspinning was decremented
 			 * before this look: the Dekker pair with the
 			 * submitter's push, then load of nspinning. (The
-			 * rings' tails, the submitter's hot lines, are read
-			 * only when someone is parked.)
+			 * quiet idle count first: nspinning and the rings'
+			 * tails are hot lines, read only when someone is
+			 * parked.)
 			 */
 			if (searching) {
 				searching = false;
-				if (!atomic_load(&p->nspinning) &&
-				    weft__waitlist_count(&p->idle) &&
-				    any_work(p))
+				if (weft__waitlist_count(&p->idle) &&
+				    !atomic_load(&p->nspinning) && any_work(p))
 					weft__wake_one(&p->idle);
 			}
 			run_task(p, &t);
