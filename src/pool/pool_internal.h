@@ -61,6 +61,11 @@ bool weft__future_run(weft_future *f);
  */
 void weft__future_pool_take(weft_future *f, int broken, bool cancel);
 
+/* If the caller is a worker of f's pool and f has not started, run it. */
+bool weft__future_try_inline(weft_future *f);
+/* Wait until f settles: 0, -ETIMEDOUT or -ECANCELED (the waiter's). */
+int weft__future_wait_settled(weft_future *f, int64_t deadline);
+
 /*
  * Register cb on f's list, unless f has settled: returns false (and does
  * not register) if it has.
