@@ -3,6 +3,8 @@
 #define WEFT_H
 
 #include "weft/base.h"
+#include "weft/future.h"
+#include "weft/pool.h"
 #include "weft/proc.h"
 #include "weft/queue.h"
 #include "weft/sync.h"

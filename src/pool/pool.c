@@ -1,0 +1,717 @@
+/*
+ * pool.c — the executor: per-worker lock-free rings, work stealing, an
+ * overflow list, idle workers parked through park/wake.
+ *
+ * Rings. Each worker owns a bounded MPMC ring of task slots (Vyukov's
+ * ring, as in queue.c: a slot's seq is 2t when free for turn t, 2t+1 when
+ * filled). Anyone may push (external submitters round-robin over the
+ * rings; a worker's own tasks push onto its ring) and anyone may pop (the
+ * owner, and thieves when their own ring is empty): one CAS each, no lock.
+ * A slot holds fn, arg and the future (NULL for a detached task). CLOSED,
+ * the top bit of a ring's tail, refuses pushes once the pool shuts down,
+ * so a submit either landed in a ring before the close or fails with
+ * -ESHUTDOWN; the workers drain every ring before they exit.
+ *
+ * Overflow. When every ring is full, submit appends to one shared list
+ * under a mutex (a growable circular array). Workers take from it when
+ * their ring is empty, and every OVERFLOW_TICK tasks so it cannot starve;
+ * they move a batch into their own ring, where thieves can see it.
+ *
+ * Sleeping without losing wake-ups (Dekker, all seq_cst):
+ *   worker:    nspinning--, push itself on `idle` (nwaiters++), then look at
+ *              every ring and the overflow count: work? unlist, go on; else
+ *              park.
+ *   submitter: push (CAS on a ring's tail, or overflow count++), then load
+ *              nspinning and idle.nwaiters: nobody spinning and someone
+ *              parked -> wake one.
+ * Either the submitter's push precedes the worker's look (it sees the task)
+ * or the worker's registration precedes the submitter's loads (it is
+ * woken, or a spinning worker will find the task). A submit that sees a
+ * worker spinning wakes nobody; so a worker leaving the search (it spun,
+ * perhaps parked and was woken) decrements nspinning, takes a task, and if
+ * no one else spins and work is left, wakes a parked worker: the task it
+ * took may not be the one that submit pushed (found by a test: a spinner
+ * took a long task, the short one stayed queued beside a parked worker).
+ */
+#include "weft/pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "park/park.h"
+#include "pool/pool_internal.h"
+#include "weft/sync.h"
+
+#define RING_SHIFT 10
+#define RING_CAP (1u << RING_SHIFT)
+#define RING_MASK (RING_CAP - 1)
+#define CLOSED (UINT64_C(1) << 63)
+#define POS(t) ((t) & ~CLOSED)
+
+/* Looks for work while idle: with a pause, then with a yield, then park. */
+#ifndef IDLE_SPINS
+#define IDLE_SPINS 64
+#endif
+#ifndef IDLE_YIELDS
+#define IDLE_YIELDS 8
+#endif
+/* An outside submitter finding every ring full yields this often first. */
+#ifndef SUBMIT_YIELDS
+#define SUBMIT_YIELDS 16
+#endif
+/* A worker with work in its ring looks at the overflow this often. */
+#define OVERFLOW_TICK 32
+/* At most this many tasks move from the overflow to a ring at once. */
+#define OVERFLOW_BATCH 64
+
+struct task {
+	weft_task_fn *fn;
+	void *arg;
+	weft_future *fut; /* NULL: detached */
+};
+
+struct slot {
+	_Atomic uint64_t seq;
+	struct task t; /* published by seq */
+};
+
+struct ring {
+	alignas(64) _Atomic uint64_t tail; /* next push position | CLOSED */
+	alignas(64) _Atomic uint64_t head; /* next pop position */
+	alignas(64) struct slot slots[RING_CAP];
+};
+
+struct worker {
+	struct ring ring;
+	alignas(64) struct weft_pool *pool;
+	pthread_t thread;
+	int index;
+	bool started;
+	unsigned tick;
+};
+
+struct weft_pool {
+	/* Read-mostly. */
+	alignas(64) struct worker *workers; /* mmap'd, zeroed */
+	size_t workers_size;
+	int n;
+	int (*initializer)(void *, int);
+	void *initarg;
+	char prefix[16];
+
+	/* Written on idle <-> busy transitions only. */
+	alignas(64) _Atomic uint32_t nspinning;
+	struct weft__waitlist idle;
+
+	alignas(64) _Atomic uint32_t shut; /* rings closed: drain and exit */
+	_Atomic uint32_t cancel;	   /* cancel what is still pending */
+	_Atomic int broken;		   /* an initializer's error */
+	_Atomic uint32_t live;		   /* workers not yet exited */
+	weft_event exited;		   /* set when live reaches 0 */
+	weft_mutex shutdown_lock;	   /* serialises the closing */
+
+	alignas(64) _Atomic uint64_t ov_count; /* tasks in the overflow */
+	weft_mutex ov_lock;
+	struct task *ov_buf; /* circular, ov_cap a power of two */
+	size_t ov_cap, ov_head, ov_len;
+	bool ov_closed;
+};
+
+static _Thread_local struct worker *cur_worker;
+static _Thread_local unsigned rr_next;
+
+struct weft_pool *weft__pool_current(void)
+{
+	return cur_worker ? cur_worker->pool : NULL;
+}
+
+/* ---- the ring ---- */
+
+/* 0, -EAGAIN (full), -ESHUTDOWN (closed, unless force). */
+static int ring_push(struct ring *r, const struct task *t, bool force)
+{
+	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	for (;;) {
+		uint64_t p = POS(pos), want = 2 * (p >> RING_SHIFT), seq, again;
+		struct slot *sl = &r->slots[p & RING_MASK];
+
+		if ((pos & CLOSED) && !force)
+			return -ESHUTDOWN;
+		seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
+		if (seq == want) {
+			/* seq_cst: the Dekker pair with a parking worker. */
+			if (atomic_compare_exchange_weak_explicit(
+				    &r->tail, &pos, pos + 1,
+				    memory_order_seq_cst,
+				    memory_order_relaxed)) {
+				sl->t = *t;
+				atomic_store_explicit(&sl->seq, want + 1,
+						      memory_order_release);
+				return 0;
+			}
+			continue;
+		}
+		again = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		if ((int64_t)(seq - want) < 0 && again == pos)
+			return -EAGAIN;
+		pos = again;
+	}
+}
+
+/* true and *t, or false: empty (or the next slot's push is in flight). */
+static bool ring_pop(struct ring *r, struct task *t)
+{
+	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+	for (;;) {
+		struct slot *sl = &r->slots[pos & RING_MASK];
+		uint64_t want = 2 * (pos >> RING_SHIFT) + 1, seq;
+
+		seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
+		if (seq == want) {
+			if (atomic_compare_exchange_weak_explicit(
+				    &r->head, &pos, pos + 1,
+				    memory_order_relaxed,
+				    memory_order_relaxed)) {
+				*t = sl->t;
+				atomic_store_explicit(&sl->seq, want + 1,
+						      memory_order_release);
+				return true;
+			}
+			continue;
+		}
+		if ((int64_t)(seq - want) < 0)
+			return false;
+		pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+	}
+}
+
+/* Something pushed and not popped (possibly still being written). */
+static bool ring_busy(struct ring *r)
+{
+	return POS(atomic_load(&r->tail)) != atomic_load(&r->head);
+}
+
+/* ---- the overflow list ---- */
+
+/* ov_lock held. 0 or -ENOMEM. */
+static int ov_append_locked(struct weft_pool *p, const struct task *t)
+{
+	if (p->ov_len == p->ov_cap) {
+		size_t cap = p->ov_cap ? 2 * p->ov_cap : 1024;
+		struct task *b = malloc(cap * sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		for (size_t i = 0; i < p->ov_len; i++)
+			b[i] = p->ov_buf[(p->ov_head + i) & (p->ov_cap - 1)];
+		free(p->ov_buf);
+		p->ov_buf = b;
+		p->ov_cap = cap;
+		p->ov_head = 0;
+	}
+	p->ov_buf[(p->ov_head + p->ov_len) & (p->ov_cap - 1)] = *t;
+	p->ov_len++;
+	atomic_fetch_add(&p->ov_count, 1); /* seq_cst: Dekker with parking */
+	return 0;
+}
+
+static int ov_push(struct weft_pool *p, const struct task *t)
+{
+	int rc;
+
+	weft_mutex_lock(&p->ov_lock);
+	rc = p->ov_closed ? -ESHUTDOWN : ov_append_locked(p, t);
+	weft_mutex_unlock(&p->ov_lock);
+	return rc;
+}
+
+/*
+ * Move up to a batch from the overflow into w's ring (forced past CLOSED:
+ * these tasks were accepted). Returns how many moved.
+ */
+static int ov_grab(struct worker *w)
+{
+	struct weft_pool *p = w->pool;
+	size_t want;
+	int moved = 0;
+
+	if (!atomic_load_explicit(&p->ov_count, memory_order_relaxed))
+		return 0;
+	weft_mutex_lock(&p->ov_lock);
+	want = p->ov_len / (size_t)p->n + 1;
+	if (want > OVERFLOW_BATCH)
+		want = OVERFLOW_BATCH;
+	while (p->ov_len && (size_t)moved < want) {
+		struct task *t = &p->ov_buf[p->ov_head];
+
+		if (ring_push(&w->ring, t, true))
+			break;
+		p->ov_head = (p->ov_head + 1) & (p->ov_cap - 1);
+		p->ov_len--;
+		atomic_fetch_sub(&p->ov_count, 1);
+		moved++;
+	}
+	weft_mutex_unlock(&p->ov_lock);
+	return moved;
+}
+
+/* ---- waking ---- */
+
+static void maybe_wake(struct weft_pool *p)
+{
+	if (!atomic_load(&p->nspinning) && weft__waitlist_count(&p->idle))
+		weft__wake_one(&p->idle);
+}
+
+static bool any_work(struct weft_pool *p)
+{
+	if (atomic_load(&p->ov_count))
+		return true;
+	for (int i = 0; i < p->n; i++)
+		if (ring_busy(&p->workers[i].ring))
+			return true;
+	return false;
+}
+
+/*
+ * A cheaper look for spinning workers: the slot at each ring's head, a
+ * line the next pop reads anyway. Unlike any_work() it leaves the tails
+ * alone (the submitter's line: spinning readers would make every push
+ * miss), and it misses a push still in flight, so parking decisions use
+ * any_work().
+ */
+static bool ring_peek(struct ring *r)
+{
+	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+	struct slot *sl = &r->slots[pos & RING_MASK];
+
+	return atomic_load_explicit(&sl->seq, memory_order_relaxed) ==
+	       2 * (pos >> RING_SHIFT) + 1;
+}
+
+static bool peek_work(struct weft_pool *p)
+{
+	if (atomic_load_explicit(&p->ov_count, memory_order_relaxed))
+		return true;
+	for (int i = 0; i < p->n; i++)
+		if (ring_peek(&p->workers[i].ring))
+			return true;
+	return false;
+}
+
+/* ---- running ---- */
+
+static void run_task(struct weft_pool *p, struct task *t)
+{
+	int broken = atomic_load_explicit(&p->broken, memory_order_relaxed);
+	bool cancel = atomic_load_explicit(&p->cancel, memory_order_relaxed);
+	void *result = NULL;
+
+	if (!t->fut) {
+		if (!cancel && !broken)
+			t->fn(t->arg, &result);
+		return;
+	}
+	weft__future_pool_take(t->fut, broken, cancel);
+}
+
+static bool find_task(struct worker *w, struct task *t)
+{
+	struct weft_pool *p = w->pool;
+
+	if (++w->tick % OVERFLOW_TICK == 0)
+		ov_grab(w);
+	if (ring_pop(&w->ring, t))
+		return true;
+	if (ov_grab(w) > 1)
+		maybe_wake(p); /* more than we will run soon: share it */
+	if (ring_pop(&w->ring, t))
+		return true;
+	for (int i = 1; i < p->n; i++) {
+		struct worker *v = &p->workers[(w->index + i) % p->n];
+
+		if (ring_pop(&v->ring, t))
+			return true;
+	}
+	return false;
+}
+
+static void set_thread_name(struct worker *w)
+{
+	char name[32];
+
+	/* The kernel keeps 15 characters: cut the prefix, keep the index. */
+	snprintf(name, sizeof(name), "%.10s-%d", w->pool->prefix,
+		 w->index % 10000);
+	name[15] = '\0';
+	pthread_setname_np(pthread_self(), name);
+}
+
+static void pool_break(struct weft_pool *p, int rc);
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct weft_pool *p = w->pool;
+	struct weft__waiter wt;
+	bool searching = false;
+	struct task t;
+
+	cur_worker = w;
+	set_thread_name(w);
+	if (p->initializer) {
+		int rc = p->initializer(p->initarg, w->index);
+
+		if (rc)
+			pool_break(p, rc);
+	}
+	for (;;) {
+		bool found = false;
+
+		if (find_task(w, &t)) {
+			/*
+			 * Leaving the search (spinning, or woken): a submit
+			 * that saw us spinning woke nobody, and the task we
+			 * took may not be the one it pushed. If no one else
+			 * is spinning and work is left, wake a parked worker
+			 * for it (Go's rule). nspinning was decremented
+			 * before this look: the Dekker pair with the
+			 * submitter's push, then load of nspinning. (The
+			 * quiet idle count first: nspinning and the rings'
+			 * tails are hot lines, read only when someone is
+			 * parked.)
+			 */
+			if (searching) {
+				searching = false;
+				if (weft__waitlist_count(&p->idle) &&
+				    !atomic_load(&p->nspinning) && any_work(p))
+					weft__wake_one(&p->idle);
+			}
+			run_task(p, &t);
+			continue;
+		}
+		searching = true;
+		atomic_fetch_add(&p->nspinning, 1);
+		for (int i = 0; i < IDLE_SPINS + IDLE_YIELDS; i++) {
+			if (peek_work(p)) {
+				found = true;
+				break;
+			}
+			if (i < IDLE_SPINS)
+				weft__cpu_relax();
+			else
+				sched_yield();
+		}
+		atomic_fetch_sub(&p->nspinning, 1);
+		if (found)
+			continue;
+		if (atomic_load(&p->shut) && !any_work(p))
+			break;
+		weft__waiter_init(&wt);
+		weft__waitlist_push(&p->idle, &wt); /* seq_cst, then look */
+		if (any_work(p) || atomic_load(&p->shut)) {
+			weft__waitlist_remove(&p->idle, &wt);
+			continue;
+		}
+		weft__park(&wt, WEFT_FOREVER);
+	}
+	cur_worker = NULL;
+	if (atomic_fetch_sub(&p->live, 1) == 1)
+		weft_event_set(&p->exited);
+	return NULL;
+}
+
+/* ---- the API ---- */
+
+int weft_pool_default_workers(void)
+{
+	cpu_set_t set;
+	int cores = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cores = CPU_COUNT(&set);
+	if (cores <= 0)
+		cores = 1;
+	return cores + 4 < 32 ? cores + 4 : 32;
+}
+
+static void close_all(struct weft_pool *p)
+{
+	weft_mutex_lock(&p->shutdown_lock);
+	if (!atomic_load(&p->shut)) {
+		for (int i = 0; i < p->n; i++)
+			atomic_fetch_or(&p->workers[i].ring.tail, CLOSED);
+		weft_mutex_lock(&p->ov_lock);
+		p->ov_closed = true;
+		weft_mutex_unlock(&p->ov_lock);
+		/* Every ring closed first: nothing can slip in after this. */
+		atomic_store(&p->shut, 1);
+	}
+	weft_mutex_unlock(&p->shutdown_lock);
+	weft__wake_all(&p->idle);
+}
+
+static void pool_break(struct weft_pool *p, int rc)
+{
+	int zero = 0;
+
+	atomic_compare_exchange_strong(&p->broken, &zero, rc);
+	close_all(p);
+}
+
+static void pool_destroy(struct weft_pool *p)
+{
+	free(p->ov_buf);
+	munmap(p->workers, p->workers_size);
+	free(p);
+}
+
+int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
+{
+	static const struct weft_pool_options defaults;
+	struct weft_pool *p;
+	const char *prefix;
+	int n, rc = 0;
+
+	if (!pp)
+		return -EINVAL;
+	*pp = NULL;
+	if (!opt)
+		opt = &defaults;
+	if (opt->max_workers < 0 || opt->max_workers > WEFT_POOL_MAX_WORKERS)
+		return -EINVAL;
+	n = opt->max_workers ? opt->max_workers : weft_pool_default_workers();
+	p = aligned_alloc(64, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	/*
+	 * The rings (32 KiB each) straight from mmap: page-aligned, and
+	 * freeing them later does not hand the malloc heap a large free
+	 * block, which would make glibc consolidate and trim it, giving
+	 * back to the kernel the memory of every freed future and making
+	 * the next ones page-fault afresh (measured: 8x slower submits).
+	 */
+	p->workers_size = (size_t)n * sizeof(struct worker);
+	p->workers = mmap(NULL, p->workers_size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p->workers == MAP_FAILED) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->n = n;
+	p->initializer = opt->initializer;
+	p->initarg = opt->initarg;
+	prefix = opt->thread_name_prefix ? opt->thread_name_prefix
+					 : "weft-pool";
+	snprintf(p->prefix, sizeof(p->prefix), "%.10s", prefix);
+	atomic_init(&p->nspinning, 0);
+	p->idle = (struct weft__waitlist)WEFT__WAITLIST_INIT;
+	atomic_init(&p->shut, 0);
+	atomic_init(&p->cancel, 0);
+	atomic_init(&p->broken, 0);
+	atomic_init(&p->live, (uint32_t)n);
+	weft_event_init(&p->exited);
+	weft_mutex_init(&p->shutdown_lock);
+	atomic_init(&p->ov_count, 0);
+	weft_mutex_init(&p->ov_lock);
+	for (int i = 0; i < n; i++) {
+		struct worker *w = &p->workers[i];
+
+		/*
+		 * mmap's memory is zero: tail = head = 0 and every slot's
+		 * seq 0 (free for turn 0), touched only when first used.
+		 */
+		w->pool = p;
+		w->index = i;
+	}
+	for (int i = 0; i < n; i++) {
+		rc = -pthread_create(&p->workers[i].thread, NULL, worker_main,
+				     &p->workers[i]);
+		if (rc)
+			goto err_stop;
+		p->workers[i].started = true;
+	}
+	*pp = p;
+	return 0;
+
+err_stop:
+	/* Threads that never started count as exited. */
+	for (int i = 0; i < n; i++)
+		if (!p->workers[i].started &&
+		    atomic_fetch_sub(&p->live, 1) == 1)
+			weft_event_set(&p->exited);
+	close_all(p);
+	for (int i = 0; i < n; i++)
+		if (p->workers[i].started)
+			pthread_join(p->workers[i].thread, NULL);
+	pool_destroy(p);
+	return rc == -EAGAIN || rc == -ENOMEM ? rc : -EAGAIN;
+}
+
+/* Tasks taken from the rings so far (a progress meter). */
+static uint64_t popped(struct weft_pool *p)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < p->n; i++)
+		sum += atomic_load_explicit(&p->workers[i].ring.head,
+					    memory_order_relaxed);
+	return sum;
+}
+
+/* Push onto the first ring, from `start` on, that has room. */
+static int push_any(struct weft_pool *p, unsigned start, const struct task *t)
+{
+	unsigned i = start;
+	int rc;
+
+	for (int k = 0; k < p->n; k++) {
+		rc = ring_push(&p->workers[i].ring, t, false);
+		if (rc != -EAGAIN)
+			return rc;
+		if (++i == (unsigned)p->n)
+			i = 0;
+	}
+	return -EAGAIN;
+}
+
+int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
+		     weft_future **fp)
+{
+	struct task t = { fn, arg, NULL };
+	unsigned start;
+	int rc, broken;
+
+	if (fp)
+		*fp = NULL;
+	if (!p || !fn)
+		return -EINVAL;
+	if (fp) {
+		t.fut = weft__future_make(p, fn, arg);
+		if (!t.fut)
+			return -ENOMEM;
+	}
+	if (cur_worker && cur_worker->pool == p) {
+		/* A task's subtasks go on its own worker's ring. */
+		rc = push_any(p, (unsigned)cur_worker->index, &t);
+	} else {
+		start = rr_next++;
+		rc = push_any(p, start % (unsigned)p->n, &t);
+		/*
+		 * Every ring full: the workers are behind. Let them run
+		 * (on few cores the submitter competes with them for the
+		 * CPU) before resorting to the locked overflow list, as
+		 * long as they make progress and the overflow is empty.
+		 */
+		for (int i = 0;
+		     rc == -EAGAIN && i < SUBMIT_YIELDS &&
+		     !atomic_load_explicit(&p->ov_count, memory_order_relaxed);
+		     i++) {
+			uint64_t before = popped(p);
+
+			sched_yield();
+			rc = push_any(p, start % (unsigned)p->n, &t);
+			if (rc == -EAGAIN && popped(p) == before)
+				break; /* they are stuck (long tasks): no use */
+		}
+	}
+	if (rc == -EAGAIN)
+		rc = ov_push(p, &t);
+	if (rc) {
+		broken = atomic_load(&p->broken);
+		if (rc == -ESHUTDOWN && broken)
+			rc = broken;
+		if (t.fut) {
+			/* Never visible to anyone: free both references. */
+			weft_future_release(t.fut);
+			weft_future_release(t.fut);
+		}
+		return rc;
+	}
+	maybe_wake(p);
+	if (fp)
+		*fp = t.fut;
+	return 0;
+}
+
+int weft_pool_map(weft_pool *p, weft_task_fn *fn, void *const *args,
+		  void **results, size_t n, int64_t deadline)
+{
+	weft_future **fs;
+	size_t submitted = 0;
+	int rc = 0;
+
+	if (!p || !fn || (n && !args))
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	fs = calloc(n, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	for (; submitted < n; submitted++) {
+		rc = weft_pool_submit(p, fn, args[submitted], &fs[submitted]);
+		if (rc)
+			break;
+	}
+	for (size_t i = 0; i < submitted && !rc; i++) {
+		void *res = NULL;
+
+		rc = weft_future_result(fs[i], &res, deadline);
+		if (!rc && results)
+			results[i] = res;
+	}
+	if (rc) {
+		/* Stop: cancel what has not started, wait for what has. */
+		for (size_t i = 0; i < submitted; i++)
+			weft_future_cancel(fs[i]);
+		for (size_t i = 0; i < submitted; i++)
+			weft_future_result(fs[i], NULL, WEFT_FOREVER);
+	}
+	for (size_t i = 0; i < submitted; i++)
+		weft_future_release(fs[i]);
+	free(fs);
+	return rc;
+}
+
+int weft_pool_shutdown(weft_pool *p, bool wait, bool cancel_pending)
+{
+	if (!p)
+		return -EINVAL;
+	if (cancel_pending)
+		atomic_store(&p->cancel, 1);
+	close_all(p);
+	if (!wait)
+		return 0;
+	if (cur_worker && cur_worker->pool == p)
+		return -EDEADLK;
+	weft_event_wait(&p->exited, WEFT_FOREVER);
+	return 0;
+}
+
+void weft_pool_free(weft_pool *p)
+{
+	if (!p)
+		return;
+	if (cur_worker && cur_worker->pool == p) {
+		weft_pool_shutdown(p, false, false);
+		return; /* documented: leaked rather than deadlock */
+	}
+	weft_pool_shutdown(p, true, false);
+	for (int i = 0; i < p->n; i++)
+		pthread_join(p->workers[i].thread, NULL);
+	pool_destroy(p);
+}
+
+int weft_pool_max_workers(weft_pool *p)
+{
+	return p ? p->n : -EINVAL;
+}
