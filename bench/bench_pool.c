@@ -35,6 +35,7 @@
 #include <uv.h>
 #endif
 
+#include "peer.h"
 #include "weft/pool.h"
 
 #ifndef PEERS_DIR
@@ -110,7 +111,11 @@ static double weft_detached(void)
 
 static weft_future **fs;
 
-static double weft_futures(void)
+/*
+ * Submit with a future each and collect every result, at most `window`
+ * futures outstanding (n_tasks: all submitted first, then all collected).
+ */
+static double weft_futures_in(long window, const char *what)
 {
 	weft_pool *p = weft_pool2();
 	int64_t t0;
@@ -118,36 +123,8 @@ static double weft_futures(void)
 
 	atomic_store(&counter, 0);
 	t0 = weft_now();
-	for (long i = 0; i < n_tasks; i++)
-		if (weft_pool_submit(p, weft_inc, (void *)(uintptr_t)i, &fs[i]))
-			abort();
-	for (long i = 0; i < n_tasks; i++) {
-		void *r;
-
-		if (weft_future_result(fs[i], &r, WEFT_FOREVER) ||
-		    (uintptr_t)r != (uintptr_t)i)
-			abort();
-		weft_future_release(fs[i]);
-	}
-	s = (double)(weft_now() - t0) / 1e9;
-	check_count("weft futures", n_tasks);
-	weft_pool_free(p);
-	return (double)n_tasks / s / 1e6;
-}
-
-/* The same in windows of WINDOW outstanding futures (bounded memory). */
-#define WINDOW 1024
-
-static double weft_futures_window(void)
-{
-	weft_pool *p = weft_pool2();
-	int64_t t0;
-	double s;
-
-	atomic_store(&counter, 0);
-	t0 = weft_now();
-	for (long b = 0; b < n_tasks; b += WINDOW) {
-		long e = b + WINDOW < n_tasks ? b + WINDOW : n_tasks;
+	for (long b = 0; b < n_tasks; b += window) {
+		long e = b + window < n_tasks ? b + window : n_tasks;
 
 		for (long i = b; i < e; i++)
 			if (weft_pool_submit(p, weft_inc, (void *)(uintptr_t)i,
@@ -163,9 +140,22 @@ static double weft_futures_window(void)
 		}
 	}
 	s = (double)(weft_now() - t0) / 1e9;
-	check_count("weft futures window", n_tasks);
+	check_count(what, n_tasks);
 	weft_pool_free(p);
 	return (double)n_tasks / s / 1e6;
+}
+
+static double weft_futures(void)
+{
+	return weft_futures_in(n_tasks, "weft futures");
+}
+
+/* Bounded memory: windows of WINDOW outstanding futures. */
+#define WINDOW 1024
+
+static double weft_futures_window(void)
+{
+	return weft_futures_in(WINDOW, "weft futures window");
 }
 
 static double weft_trip(void)
@@ -464,32 +454,8 @@ static double uv_trip(void)
 
 /* ---- peers in other languages ---- */
 
-struct peer_fig {
-	double tasks, trip; /* Mtasks/s, us; 0 = not measured */
-};
-
-static void run_peer(const char *cmd, const char *name, struct peer_fig *pf)
-{
-	char line[256], nm[64], what[16];
-	double v;
-	FILE *f = popen(cmd, "r");
-
-	if (!f) {
-		fprintf(stderr, "bench_pool: cannot run: %s\n", cmd);
-		return;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %15s %lf", nm, what, &v) != 3 ||
-		    strcmp(nm, name))
-			continue;
-		if (!strcmp(what, "tasks"))
-			pf->tasks = v;
-		else if (!strcmp(what, "trip"))
-			pf->trip = v;
-	}
-	if (pclose(f) != 0)
-		fprintf(stderr, "bench_pool: peer failed: %s\n", cmd);
-}
+/* Per peer: [0] Mtasks/s, [1] round trip in us; 0 = not measured. */
+static const char *const peer_keys[] = { "tasks", "trip" };
 
 /* ---- main ---- */
 
@@ -530,7 +496,7 @@ static void row_trip(const char *what, double us, double weft)
 int main(int argc, char **argv)
 {
 	bool peers = true, weft_only = false;
-	struct peer_fig go = { 0, 0 }, py = { 0, 0 };
+	double go[2] = { 0, 0 }, py[2] = { 0, 0 };
 	double wd, wf, ww, wt, mc = 0, mct = 0, gl = 0, glt = 0, uv = 0,
 			       uvt = 0;
 	char cmd[1024];
@@ -597,13 +563,13 @@ int main(int argc, char **argv)
 			 "cd '%s' && GOMAXPROCS=2 go run pool_goroutines.go "
 			 "%ld %ld %d",
 			 PEERS_DIR, n_tasks, n_trips, reps);
-		run_peer(cmd, "go", &go);
+		run_peer(cmd, "go", peer_keys, go, 2);
 		/* ThreadPoolExecutor is ~100x slower: fewer tasks. */
 		snprintf(cmd, sizeof(cmd),
 			 "/usr/bin/python3 '%s/pool_executor.py' %ld %ld %d",
 			 PEERS_DIR, n_tasks / 20 < 1000 ? 1000 : n_tasks / 20,
 			 n_trips / 4, reps < 3 ? reps : 3);
-		run_peer(cmd, "python", &py);
+		run_peer(cmd, "python", peer_keys, py, 2);
 	}
 	printf("\ntiny tasks, millions per second (higher is better)\n");
 	row_rate("weft, detached (no future)", wd, wd);
@@ -612,12 +578,12 @@ int main(int argc, char **argv)
 	row_rate("pthread mutex+condvar pool", mc, wd);
 	row_rate("GLib GThreadPool", gl, wd);
 	row_rate("libuv uv_queue_work", uv, wd);
-	row_rate("Go goroutines + WaitGroup", go.tasks, wd);
-	row_rate("Python ThreadPoolExecutor (futures)", py.tasks, wd);
-	if (py.tasks > 0)
+	row_rate("Go goroutines + WaitGroup", go[0], wd);
+	row_rate("Python ThreadPoolExecutor (futures)", py[0], wd);
+	if (py[0] > 0)
 		printf("  with futures on both sides, weft / Python: %.0fx "
 		       "(all submitted first), %.0fx (windows)\n",
-		       wf / py.tasks, ww / py.tasks);
+		       wf / py[0], ww / py[0]);
 	{
 		double best = mc > gl ? mc : gl;
 
@@ -633,8 +599,8 @@ int main(int argc, char **argv)
 	row_trip("pthread mutex+condvar pool", mct, wt);
 	row_trip("GLib GThreadPool", glt, wt);
 	row_trip("libuv uv_queue_work + uv_run", uvt, wt);
-	row_trip("Go goroutine + channel", go.trip, wt);
-	row_trip("Python submit().result()", py.trip, wt);
+	row_trip("Go goroutine + channel", go[1], wt);
+	row_trip("Python submit().result()", py[1], wt);
 	free(fs);
 #ifdef HAVE_UV
 	free(reqs);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peer.h"
 #include "weft/queue.h"
 #include "weft/sync.h"
 
@@ -258,28 +259,7 @@ struct peer_fig {
 	double go[2], py[2]; /* [0] 1x1, [1] 4x4; 0 = not measured */
 };
 
-static void run_peer(const char *cmd, const char *name, double fig[2])
-{
-	char line[256], nm[64], shape[16];
-	double ns;
-	FILE *f = popen(cmd, "r");
-
-	if (!f) {
-		fprintf(stderr, "bench_queue: cannot run: %s\n", cmd);
-		return;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %15s %lf", nm, shape, &ns) != 3 ||
-		    strcmp(nm, name))
-			continue;
-		if (!strcmp(shape, "1x1"))
-			fig[0] = ns;
-		else if (!strcmp(shape, "4x4"))
-			fig[1] = ns;
-	}
-	if (pclose(f) != 0)
-		fprintf(stderr, "bench_queue: peer failed: %s\n", cmd);
-}
+static const char *const shape_keys[] = { "1x1", "4x4" };
 
 static void print_row(const char *what, double ns, double weft_ns)
 {
@@ -334,7 +314,7 @@ int main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd),
 			 "cd '%s' && go run bench/peers/queue_chan.go %ld %d",
 			 WEFT_SOURCE_DIR, n_items, reps);
-		run_peer(cmd, "go_chan", pf.go);
+		run_peer(cmd, "go_chan", shape_keys, pf.go, 2);
 		/* queue.Queue is ~25x slower: fewer items, same shapes. */
 		snprintf(cmd, sizeof(cmd),
 			 "/usr/bin/python3 '%s/bench/peers/queue_queue.py' %ld "
@@ -342,7 +322,7 @@ int main(int argc, char **argv)
 			 WEFT_SOURCE_DIR,
 			 n_items / 20 < 1000 ? 1000 : n_items / 20,
 			 reps < 3 ? reps : 3);
-		run_peer(cmd, "py_queue", pf.py);
+		run_peer(cmd, "py_queue", shape_keys, pf.py, 2);
 	}
 	for (int s = 0; s < 2; s++) {
 		printf("\n%d -> %d threads, ns per item (ratio = peer / weft, "

@@ -17,15 +17,6 @@
 #include "weft/pool.h"
 #include "weft/sync.h"
 
-#define V(x) ((void *)(uintptr_t)(x))
-#define U(p) ((uintptr_t)(p))
-
-static void sleep_ms(int ms)
-{
-	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L },
-		  NULL);
-}
-
 static weft_pool *pool_of(int n)
 {
 	struct weft_pool_options o = { .max_workers = n };

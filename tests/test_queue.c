@@ -10,15 +10,6 @@
 #include "stress.h"
 #include "weft/queue.h"
 
-#define V(x) ((void *)(uintptr_t)(x))
-#define U(p) ((uintptr_t)(p))
-
-static void sleep_ms(int ms)
-{
-	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L },
-		  NULL);
-}
-
 static void bad_input(void **state)
 {
 	weft_queue *q = V(1);

@@ -9,12 +9,6 @@
 #include "stress.h"
 #include "weft/sync.h"
 
-static void sleep_ms(int ms)
-{
-	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L },
-		  NULL);
-}
-
 static void bad_input(void **state)
 {
 	(void)state;

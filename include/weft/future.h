@@ -74,7 +74,7 @@ enum weft_future_state {
 /*
  * A standalone future, settled by weft_future_set() rather than by a pool
  * (Python's Future() used directly: a promise). The caller holds one
- * reference.
+ * reference. 0, -EINVAL (NULL fp) or -ENOMEM.
  */
 WEFT_API int weft_future_new(weft_future **fp);
 
@@ -163,6 +163,7 @@ WEFT_API int weft_wait(weft_future *const *fs, size_t n,
  */
 typedef struct weft_as_completed weft_as_completed;
 
+/* 0 and *itp; -EINVAL (NULL itp or fs, n == 0, a NULL entry), -ENOMEM. */
 WEFT_API int weft_as_completed_new(weft_as_completed **itp,
 				   weft_future *const *fs, size_t n);
 /* 0 and *fp, -ENOENT when all were yielded, -ETIMEDOUT, -EINVAL. */

@@ -40,9 +40,14 @@
  * Python does); handled signals are reset to default by exec.
  *
  * Thread-safety: spawning is thread-safe (many threads may spawn at once). A
- * weft_proc is owned by one thread at a time: calls on the same weft_proc
- * must not overlap, except weft_proc_send_signal, which may be called from
- * any thread while another waits.
+ * weft_proc (and a weft_pipeline) is owned by one thread at a time: calls on
+ * the same handle must not overlap, except weft_proc_send_signal and
+ * weft_pipeline_send_signal, which may be called from any thread while
+ * another waits. A weft_buf is plain caller memory with no locking.
+ *
+ * Handles passed to the accessors (weft_proc_pid, weft_proc_stdin/stdout/
+ * stderr, weft_pipeline_len/proc) must be valid; every call that can fail
+ * takes NULL and returns -EINVAL.
  *
  * fork(): a weft_proc belongs to the process that spawned it; a forked child
  * must not use the parent's weft_procs except to close their fds.
