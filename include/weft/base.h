@@ -6,8 +6,19 @@
  *     negative errno value on failure. weft never sets errno, never prints,
  *     never exits or aborts on bad input.
  *   - Blocking calls take an absolute deadline in nanoseconds on the
- *     monotonic clock: weft_now() + 2 * WEFT_SEC. WEFT_FOREVER waits forever,
- *     0 (or any time already past) never waits.
+ *     monotonic clock: weft_now() + 2 * WEFT_SEC. WEFT_FOREVER (-1) waits
+ *     forever; every other value is a time, and one already past (0, or
+ *     any other negative value) never waits: the call looks once and
+ *     returns -ETIMEDOUT if it would have to wait. One rule in every
+ *     module; a call that waits on others passes its deadline down, so a
+ *     caller's limit holds end to end.
+ *   - Out-pointers come before the deadline: weft_queue_get(q, &item,
+ *     deadline), weft_proc_wait(p, &status, deadline).
+ *   - Try-variants (weft_mutex_trylock, weft_queue_try_get, ...) never
+ *     wait; "would block" is always -EAGAIN. -EBUSY means "in use" (a
+ *     destroy of an object still locked or waited on).
+ *   - A NULL handle gives -EINVAL, never a crash; accessors that cannot
+ *     return an error document the value they give for NULL.
  *
  * Thread-safety: everything here is thread-safe and async-signal-safe except
  * weft_strerror, which is thread-safe but returns a static string.
@@ -46,7 +57,8 @@ WEFT_API int64_t weft_deadline_in(int64_t ns);
 
 /*
  * Milliseconds left until `deadline`, rounded up, for poll()-style timeouts:
- * -1 for WEFT_FOREVER, 0 when already past, at most INT32_MAX.
+ * -1 for WEFT_FOREVER, 0 when already past (any other negative value
+ * included), at most INT32_MAX.
  */
 WEFT_API int weft_deadline_ms(int64_t deadline);
 

@@ -17,8 +17,9 @@
  * except _init/_destroy, which need the object unused.
  *
  * Errors: -EINVAL for a NULL object (never a crash), -ETIMEDOUT when the
- * deadline passed, -EBUSY from the try-variants, -EPERM from unlocking a
- * mutex that is not locked.
+ * deadline passed, -EAGAIN from the try-variants (would block), -EBUSY
+ * from _destroy of an object in use, -EPERM from unlocking a mutex that is
+ * not locked.
  *
  * Fairness (see docs/sync-and-queues.md):
  *   - mutex: not FIFO. An arriving thread may take the lock before a woken
@@ -34,7 +35,6 @@
 #ifndef WEFT_SYNC_H
 #define WEFT_SYNC_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,26 +45,23 @@
 extern "C" {
 #endif
 
-/* Private: the park/wake wait list embedded in every primitive. */
-struct weft__waiter;
-struct weft__waitlist {
-	_Atomic uint32_t lock;
-	_Atomic uint32_t nwaiters;
-	struct weft__waiter *head, *tail;
-};
-/* clang-format off */
-#define WEFT__WAITLIST_INIT {0, 0, NULL, NULL}
-/* clang-format on */
+/*
+ * The objects' storage. Their layout is private to the library (it holds
+ * atomics and park/wake's wait list); callers see only opaque words of the
+ * right size and alignment, so this header is plain C89-compatible storage
+ * that C++ can include too. All zero is the initial state of each, except
+ * a semaphore's count, which lives in the first word.
+ */
+#define WEFT__SYNC_WORDS 4
 
 /* ---- mutex: threading.Lock (not recursive) ---- */
 
 typedef struct weft_mutex {
-	_Atomic uint32_t state; /* private */
-	struct weft__waitlist wl;
+	uint64_t weft__opaque[WEFT__SYNC_WORDS];
 } weft_mutex;
 
 /* clang-format off */
-#define WEFT_MUTEX_INIT {0, WEFT__WAITLIST_INIT}
+#define WEFT_MUTEX_INIT {{0}}
 /* clang-format on */
 
 WEFT_API int weft_mutex_init(weft_mutex *m);
@@ -74,7 +71,7 @@ WEFT_API int weft_mutex_destroy(weft_mutex *m);
 WEFT_API int weft_mutex_lock(weft_mutex *m);
 /* Lock before `deadline`: 0, -ETIMEDOUT or -EINVAL. */
 WEFT_API int weft_mutex_lock_until(weft_mutex *m, int64_t deadline);
-/* Lock if free: 0 or -EBUSY. */
+/* Lock if free: 0 or -EAGAIN. */
 WEFT_API int weft_mutex_trylock(weft_mutex *m);
 /*
  * Unlock: 0, or -EPERM if it was not locked. As with threading.Lock, any
@@ -86,11 +83,11 @@ WEFT_API bool weft_mutex_is_locked(weft_mutex *m);
 /* ---- condition variable: threading.Condition ---- */
 
 typedef struct weft_cond {
-	struct weft__waitlist wl; /* private */
+	uint64_t weft__opaque[WEFT__SYNC_WORDS];
 } weft_cond;
 
 /* clang-format off */
-#define WEFT_COND_INIT {WEFT__WAITLIST_INIT}
+#define WEFT_COND_INIT {{0}}
 /* clang-format on */
 
 WEFT_API int weft_cond_init(weft_cond *c);
@@ -111,12 +108,11 @@ WEFT_API int weft_cond_broadcast(weft_cond *c);
 /* ---- event: threading.Event ---- */
 
 typedef struct weft_event {
-	_Atomic uint32_t flag; /* private */
-	struct weft__waitlist wl;
+	uint64_t weft__opaque[WEFT__SYNC_WORDS];
 } weft_event;
 
 /* clang-format off */
-#define WEFT_EVENT_INIT {0, WEFT__WAITLIST_INIT}
+#define WEFT_EVENT_INIT {{0}}
 /* clang-format on */
 
 WEFT_API int weft_event_init(weft_event *e);
@@ -131,12 +127,11 @@ WEFT_API int weft_event_wait(weft_event *e, int64_t deadline);
 /* ---- counting semaphore: threading.Semaphore ---- */
 
 typedef struct weft_sem {
-	_Atomic uint32_t count; /* private */
-	struct weft__waitlist wl;
+	uint64_t weft__opaque[WEFT__SYNC_WORDS];
 } weft_sem;
 
 /* clang-format off */
-#define WEFT_SEM_INIT(n) {(n), WEFT__WAITLIST_INIT}
+#define WEFT_SEM_INIT(n) {{(uint64_t)(n)}}
 /* clang-format on */
 
 /* A semaphore holding `value` units (at most INT32_MAX). */
@@ -144,7 +139,7 @@ WEFT_API int weft_sem_init(weft_sem *s, unsigned value);
 WEFT_API int weft_sem_destroy(weft_sem *s);
 /* Take one unit, waiting until `deadline`: 0, -ETIMEDOUT. */
 WEFT_API int weft_sem_acquire(weft_sem *s, int64_t deadline);
-/* Take one unit if there is one: 0 or -EBUSY. */
+/* Take one unit if there is one: 0 or -EAGAIN. */
 WEFT_API int weft_sem_try_acquire(weft_sem *s);
 /* Give back n units (n >= 1), waking up to n waiters. -EOVERFLOW past INT32_MAX. */
 WEFT_API int weft_sem_release(weft_sem *s, unsigned n);

@@ -1,6 +1,8 @@
 /* Time and error names: the only module every other one includes. */
 #include "weft/base.h"
 
+#include "base/deadline.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -31,10 +33,10 @@ int weft_deadline_ms(int64_t deadline)
 {
 	int64_t left;
 
-	if (deadline < 0)
+	if (weft__forever(deadline))
 		return -1;
-	left = deadline - weft_now();
-	if (left <= 0)
+	left = weft__left(deadline);
+	if (left == 0)
 		return 0;
 	left = (left + WEFT_MSEC - 1) / WEFT_MSEC;
 	return left > INT_MAX ? INT_MAX : (int)left;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <stddef.h>
@@ -34,9 +35,9 @@ static int futex_wait_abs(_Atomic uint32_t *addr, uint32_t val,
 {
 	struct timespec ts, *tsp = NULL;
 
-	if (deadline >= 0) {
-		ts.tv_sec = deadline / WEFT_SEC;
-		ts.tv_nsec = deadline % WEFT_SEC;
+	if (!weft__forever(deadline)) {
+		/* Never negative: weft__park() returned before on a past one. */
+		ts = weft__timespec(deadline > 0 ? deadline : 0);
 		tsp = &ts;
 	}
 	/*
@@ -65,6 +66,13 @@ static inline bool waiting(uint32_t s)
 	return s == WEFT__WAITING || s == WEFT__SLEEPING;
 }
 
+static _Atomic uint32_t sleepers;
+
+uint32_t weft__park_sleepers(void)
+{
+	return atomic_load_explicit(&sleepers, memory_order_relaxed);
+}
+
 static void thread_wait(struct weft__waiter *w, int64_t deadline)
 {
 	uint32_t s;
@@ -79,17 +87,18 @@ static void thread_wait(struct weft__waiter *w, int64_t deadline)
 	if (!atomic_compare_exchange_strong(&w->state, &s, WEFT__SLEEPING) &&
 	    s != WEFT__SLEEPING)
 		return; /* woken (or cancelled) while we spun */
+	atomic_fetch_add_explicit(&sleepers, 1, memory_order_relaxed);
 	for (;;) {
 		int rc = futex_wait_abs(&w->state, WEFT__SLEEPING, deadline);
 
 		if (atomic_load_explicit(&w->state, memory_order_acquire) !=
 		    WEFT__SLEEPING)
-			return;
-		if (rc == -ETIMEDOUT ||
-		    (deadline >= 0 && weft_now() >= deadline))
-			return;
+			break;
+		if (rc == -ETIMEDOUT || weft__expired(deadline))
+			break;
 		/* EINTR, EAGAIN or a stale kick: wait again. */
 	}
+	atomic_fetch_sub_explicit(&sleepers, 1, memory_order_relaxed);
 }
 
 static void thread_kick(_Atomic uint32_t *state, uint32_t old, void *ctx)
@@ -103,6 +112,34 @@ static const struct weft__park_ops thread_ops = {
 	.wait = thread_wait,
 	.kick = thread_kick,
 };
+
+void weft__yield(void)
+{
+	sched_yield();
+}
+
+/* ---- fds ---- */
+
+int weft__fd_wait(struct pollfd *fds, unsigned n, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = weft__left(deadline);
+		struct timespec ts = weft__timespec(left);
+		int r = ppoll(fds, n, weft__forever(deadline) ? NULL : &ts,
+			      NULL);
+
+		if (r > 0)
+			return r;
+		if (r == 0) {
+			/* ppoll may round down: only the clock says expired. */
+			if (weft__expired(deadline))
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (errno != EINTR)
+			return -errno;
+	}
+}
 
 /* ---- waiters and lists ---- */
 
@@ -127,7 +164,7 @@ void weft__waitlist_lock(struct weft__waitlist *wl)
 			weft__cpu_relax();
 		}
 		/* The holder was preempted: on 2 cores, let it run. */
-		sched_yield();
+		weft__yield();
 	}
 }
 
@@ -274,7 +311,7 @@ int weft__park(struct weft__waiter *w, int64_t deadline)
 			return 0;
 		if (s == WEFT__CANCELED)
 			goto unlink;
-		if (deadline >= 0 && weft_now() >= deadline) {
+		if (weft__expired(deadline)) {
 			/* The deadline race, decided once: our CAS or the waker's. */
 			while (waiting(s)) {
 				if (atomic_compare_exchange_weak_explicit(

@@ -51,7 +51,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "weft/sync.h" /* struct weft__waitlist: storage inside public structs */
+#include <poll.h>
+
+#include "base/deadline.h"
 
 enum {
 	WEFT__WAITING = 0,
@@ -62,6 +64,27 @@ enum {
 };
 
 struct weft__waiter;
+
+/*
+ * A wait list: waiters in FIFO order under a tiny spinlock, and their
+ * count, which wakers read without the lock ("anyone asleep?"). All zero
+ * is an empty list, so zeroed memory is one.
+ */
+struct weft__waitlist {
+	_Atomic uint32_t lock;
+	_Atomic uint32_t nwaiters;
+	struct weft__waiter *head, *tail;
+};
+/* clang-format off */
+#define WEFT__WAITLIST_INIT {0, 0, NULL, NULL}
+/* clang-format on */
+
+static inline void weft__waitlist_init(struct weft__waitlist *wl)
+{
+	atomic_init(&wl->lock, 0);
+	atomic_init(&wl->nwaiters, 0);
+	wl->head = wl->tail = NULL;
+}
 
 /*
  * How a kind of waiter waits and is woken. wait() returns once `state` has
@@ -153,5 +176,78 @@ static inline void weft__cpu_relax(void)
 	__asm__ __volatile__("yield" ::: "memory");
 #endif
 }
+
+/*
+ * Give the CPU away for a moment without parking: the one place weft does
+ * (a thread calls sched_yield; a coroutine will yield to its scheduler).
+ * Primitives never call sched_yield themselves.
+ */
+void weft__yield(void);
+
+/*
+ * Backoff before parking, the same shape everywhere: `spins` tries with a
+ * pause between them, then `yields` tries with weft__yield() between them,
+ * then the caller parks. Waiting for someone in flight who will not wake
+ * us (a claimed slot being published, a lock holder) uses steps past the
+ * budget: weft__backoff_wait() keeps yielding.
+ *
+ *	struct weft__backoff b = WEFT__BACKOFF(32, 16);
+ *	while (weft__backoff(&b))
+ *		if (try()) return 0;
+ *	park...
+ */
+struct weft__backoff {
+	uint32_t i, spins, yields;
+};
+#define WEFT__BACKOFF(spins, yields) \
+	((struct weft__backoff){ 0, (spins), (yields) })
+
+/* One pause or yield; false (and nothing done) once the budget is spent. */
+static inline bool weft__backoff(struct weft__backoff *b)
+{
+	if (b->i < b->spins)
+		weft__cpu_relax();
+	else if (b->i - b->spins < b->yields)
+		weft__yield();
+	else
+		return false;
+	b->i++;
+	return true;
+}
+
+/* True while still in the pause phase (no yield taken yet). */
+static inline bool weft__backoff_spinning(const struct weft__backoff *b)
+{
+	return b->i < b->spins;
+}
+
+/*
+ * Wait for a peer in flight (never parks): pause, and every `every`-th
+ * step yield, however long it takes.
+ */
+static inline void weft__backoff_wait(struct weft__backoff *b, uint32_t every)
+{
+	if (++b->i % every == 0)
+		weft__yield();
+	else
+		weft__cpu_relax();
+}
+
+/*
+ * Wait until one of `fds` is ready or the deadline passes: poll()'s
+ * contract (revents filled in) with a weft deadline. Returns the number of
+ * ready entries (> 0), -ETIMEDOUT, or -errno (-EINVAL, -ENOMEM); EINTR is
+ * retried. The one way weft waits for an fd (a pipe, a pidfd): a thread
+ * blocks in ppoll(); a coroutine will park on its loop instead.
+ */
+int weft__fd_wait(struct pollfd *fds, unsigned n, int64_t deadline);
+
+/*
+ * Test hook: waiters now asleep in the kernel (a thread in FUTEX_WAIT).
+ * Tests wait for this to reach a count before they wake, so the slow path
+ * they claim to test is really taken. One relaxed counter, touched only on
+ * the path that makes a syscall anyway.
+ */
+uint32_t weft__park_sleepers(void);
 
 #endif /* WEFT_PARK_H */

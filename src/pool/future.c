@@ -52,11 +52,6 @@ static inline bool settled(uint32_t s)
 	return st(s) >= WEFT_FUTURE_DONE;
 }
 
-static bool expired(int64_t deadline)
-{
-	return deadline == 0 || (deadline > 0 && weft_now() >= deadline);
-}
-
 /* ---- the per-thread cache ---- */
 
 struct fcache {
@@ -363,7 +358,7 @@ void weft__future_unwatch(weft_future *f, struct weft__fcb *cb,
 		if (i < 64)
 			weft__cpu_relax();
 		else
-			sched_yield();
+			weft__yield();
 	}
 }
 
@@ -431,14 +426,14 @@ int weft__future_wait_settled(weft_future *f, int64_t deadline)
 			return -ETIMEDOUT;
 		if (i < RESULT_SPINS)
 			weft__cpu_relax();
-		else if (!expired(deadline))
-			sched_yield();
+		else if (!weft__expired(deadline))
+			weft__yield();
 	}
 	for (;;) {
 		if (settled(atomic_load_explicit(&f->state,
 						 memory_order_acquire)))
 			return 0;
-		if (expired(deadline))
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
 		weft__waitlist_lock(&f->wl);

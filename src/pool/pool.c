@@ -408,7 +408,7 @@ static void *worker_main(void *arg)
 			if (i < IDLE_SPINS)
 				weft__cpu_relax();
 			else
-				sched_yield();
+				weft__yield();
 		}
 		atomic_fetch_sub(&p->nspinning, 1);
 		if (found)
@@ -618,7 +618,7 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		     i++) {
 			uint64_t before = popped(p);
 
-			sched_yield();
+			weft__yield();
 			rc = push_any(p, start % (unsigned)p->n, &t);
 			if (rc == -EAGAIN && popped(p) == before)
 				break; /* they are stuck (long tasks): no use */

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "park/park.h"
 #include "weft/future.h"
-#include "weft/sync.h"
 
 struct weft_pool;
 

@@ -20,11 +20,6 @@
 /* Watch records weft_wait() keeps on its stack before it mallocs. */
 #define WAIT_STACK 16
 
-static bool expired(int64_t deadline)
-{
-	return deadline == 0 || (deadline > 0 && weft_now() >= deadline);
-}
-
 /* ---- waiting for many ---- */
 
 struct collector {
@@ -110,7 +105,7 @@ int weft_wait(weft_future *const *fs, size_t n, enum weft_wait_mode mode,
 		}
 		return (int)n;
 	}
-	if (expired(deadline))
+	if (weft__expired(deadline))
 		return -ETIMEDOUT;
 	if (n > WAIT_STACK) {
 		ws = malloc(n * sizeof(*ws));
@@ -134,7 +129,7 @@ int weft_wait(weft_future *const *fs, size_t n, enum weft_wait_mode mode,
 		}
 		if (run_one_inline(fs, n))
 			continue;
-		if (expired(deadline)) {
+		if (weft__expired(deadline)) {
 			rc = -ETIMEDOUT;
 			break;
 		}
@@ -315,7 +310,7 @@ int weft_as_completed_next(weft_as_completed *it, weft_future **fp,
 			continue;
 		if (ac_run_inline(it))
 			continue;
-		if (expired(deadline))
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
 		weft__waitlist_push(&it->wl, &w); /* seq_cst: then re-check */

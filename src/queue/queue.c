@@ -98,11 +98,6 @@ static inline uint64_t turn_of(const struct weft_queue *q, uint64_t pos)
 	return q->pow2 ? pos >> q->shift : pos / q->cap;
 }
 
-static bool expired(int64_t deadline)
-{
-	return deadline == 0 || (deadline > 0 && weft_now() >= deadline);
-}
-
 int weft_queue_new(weft_queue **qp, size_t capacity)
 {
 	struct weft_queue *q;
@@ -263,10 +258,10 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 	for (int i = 0; i < QUEUE_SPINS + QUEUE_YIELDS; i++) {
 		if (i < QUEUE_SPINS)
 			weft__cpu_relax();
-		else if (expired(deadline))
+		else if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		else
-			sched_yield();
+			weft__yield();
 		rc = put ? put_try(q, in) : get_try(q, out, false);
 		if (rc != -EAGAIN)
 			return rc;
@@ -275,7 +270,7 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 		uint64_t t, h;
 		bool sleep;
 
-		if (expired(deadline))
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
 		weft__waitlist_push(wl, &w);
@@ -304,7 +299,7 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 			weft__waitlist_remove(wl, &w);
 			/* A slot is claimed but not published yet: let it be. */
 			if (++inflight % INFLIGHT_SPINS == 0)
-				sched_yield();
+				weft__yield();
 			else
 				weft__cpu_relax();
 		}
@@ -420,7 +415,7 @@ int weft_queue_shutdown(weft_queue *q, bool immediate, weft_queue_drop_fn *drop,
 		    want) {
 			/* Claimed, not yet published, or head moved on. */
 			if (++spins % INFLIGHT_SPINS == 0)
-				sched_yield();
+				weft__yield();
 			continue;
 		}
 		if (!atomic_compare_exchange_strong(&q->head, &pos, pos + 1))
@@ -475,7 +470,7 @@ int weft_queue_join(weft_queue *q, int64_t deadline)
 	for (;;) {
 		if (all_done(q))
 			return 0;
-		if (expired(deadline))
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
 		weft__waitlist_push(&q->joiners, &w);

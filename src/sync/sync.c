@@ -30,16 +30,55 @@
 #define MUTEX_SPINS 100
 #define SEM_SPINS 100
 
-static bool expired(int64_t deadline)
-{
-	return deadline == 0 || (deadline > 0 && weft_now() >= deadline);
-}
+/*
+ * The layouts behind the opaque public storage (weft/sync.h): all zero is
+ * each one's initial state, and a semaphore's count is the first word, so
+ * WEFT_SEM_INIT(n) = {{n}} sets it.
+ */
+struct mutex {
+	_Atomic uint32_t state;
+	struct weft__waitlist wl;
+};
+struct cond {
+	struct weft__waitlist wl;
+};
+struct event {
+	_Atomic uint32_t flag;
+	struct weft__waitlist wl;
+};
+struct sem {
+	_Atomic uint64_t count;
+	struct weft__waitlist wl;
+};
 
-static void waitlist_init(struct weft__waitlist *wl)
+#define FITS(impl, pub)                                                \
+	_Static_assert(sizeof(struct impl) <= sizeof(pub) &&           \
+			       _Alignof(struct impl) <= _Alignof(pub), \
+		       #impl " outgrew its public storage")
+FITS(mutex, weft_mutex);
+FITS(cond, weft_cond);
+FITS(event, weft_event);
+FITS(sem, weft_sem);
+_Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "WEFT_SEM_INIT "
+							     "stores the count "
+							     "as a plain "
+							     "uint64_t");
+
+static inline struct mutex *M(weft_mutex *m)
 {
-	atomic_init(&wl->lock, 0);
-	atomic_init(&wl->nwaiters, 0);
-	wl->head = wl->tail = NULL;
+	return (struct mutex *)(void *)m;
+}
+static inline struct cond *C(weft_cond *c)
+{
+	return (struct cond *)(void *)c;
+}
+static inline struct event *E(weft_event *e)
+{
+	return (struct event *)(void *)e;
+}
+static inline struct sem *S(weft_sem *s)
+{
+	return (struct sem *)(void *)s;
 }
 
 /* ---- mutex ---- */
@@ -48,8 +87,8 @@ int weft_mutex_init(weft_mutex *m)
 {
 	if (!m)
 		return -EINVAL;
-	atomic_init(&m->state, 0);
-	waitlist_init(&m->wl);
+	atomic_init(&M(m)->state, 0);
+	weft__waitlist_init(&M(m)->wl);
 	return 0;
 }
 
@@ -57,19 +96,20 @@ int weft_mutex_destroy(weft_mutex *m)
 {
 	if (!m)
 		return -EINVAL;
-	if (atomic_load(&m->state) & M_LOCKED || weft__waitlist_count(&m->wl))
+	if (atomic_load(&M(m)->state) & M_LOCKED ||
+	    weft__waitlist_count(&M(m)->wl))
 		return -EBUSY;
 	return 0;
 }
 
 static bool mutex_try(weft_mutex *m)
 {
-	uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
+	uint32_t s = atomic_load_explicit(&M(m)->state, memory_order_relaxed);
 
 	while (!(s & M_LOCKED))
 		if (atomic_compare_exchange_weak_explicit(
-			    &m->state, &s, s | M_LOCKED, memory_order_acquire,
-			    memory_order_relaxed))
+			    &M(m)->state, &s, s | M_LOCKED,
+			    memory_order_acquire, memory_order_relaxed))
 			return true;
 	return false;
 }
@@ -83,7 +123,7 @@ __attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
 	int rc;
 
 	for (int i = 0; i < MUTEX_SPINS; i++) {
-		s = atomic_load_explicit(&m->state, memory_order_relaxed);
+		s = atomic_load_explicit(&M(m)->state, memory_order_relaxed);
 		if (!(s & M_LOCKED)) {
 			if (mutex_try(m))
 				return 0;
@@ -96,25 +136,25 @@ __attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
 	for (;;) {
 		if (mutex_try(m))
 			return 0;
-		s = atomic_load_explicit(&m->state, memory_order_relaxed);
+		s = atomic_load_explicit(&M(m)->state, memory_order_relaxed);
 		if (!(s & M_LOCKED))
 			continue;
 		if (!(s & M_PARKED) &&
 		    !atomic_compare_exchange_weak_explicit(
-			    &m->state, &s, s | M_PARKED, memory_order_relaxed,
-			    memory_order_relaxed))
+			    &M(m)->state, &s, s | M_PARKED,
+			    memory_order_relaxed, memory_order_relaxed))
 			continue;
-		if (expired(deadline))
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
-		weft__waitlist_lock(&m->wl);
-		if (atomic_load_explicit(&m->state, memory_order_relaxed) !=
+		weft__waitlist_lock(&M(m)->wl);
+		if (atomic_load_explicit(&M(m)->state, memory_order_relaxed) !=
 		    (M_LOCKED | M_PARKED)) {
-			weft__waitlist_unlock(&m->wl);
+			weft__waitlist_unlock(&M(m)->wl);
 			continue;
 		}
-		weft__waitlist_push_locked(&m->wl, &w);
-		weft__waitlist_unlock(&m->wl);
+		weft__waitlist_push_locked(&M(m)->wl, &w);
+		weft__waitlist_unlock(&M(m)->wl);
 		rc = weft__park(&w, deadline);
 		if (rc < 0)
 			return mutex_try(m) ? 0 : rc;
@@ -127,7 +167,7 @@ int weft_mutex_lock_until(weft_mutex *m, int64_t deadline)
 
 	if (!m)
 		return -EINVAL;
-	if (atomic_compare_exchange_strong_explicit(&m->state, &s, M_LOCKED,
+	if (atomic_compare_exchange_strong_explicit(&M(m)->state, &s, M_LOCKED,
 						    memory_order_acquire,
 						    memory_order_relaxed))
 		return 0;
@@ -143,7 +183,7 @@ int weft_mutex_trylock(weft_mutex *m)
 {
 	if (!m)
 		return -EINVAL;
-	return mutex_try(m) ? 0 : -EBUSY;
+	return mutex_try(m) ? 0 : -EAGAIN;
 }
 
 __attribute__((noinline)) static int mutex_unlock_slow(weft_mutex *m)
@@ -151,20 +191,20 @@ __attribute__((noinline)) static int mutex_unlock_slow(weft_mutex *m)
 	struct weft__kick k;
 	bool woke;
 
-	weft__waitlist_lock(&m->wl);
-	if (!(atomic_load_explicit(&m->state, memory_order_relaxed) &
+	weft__waitlist_lock(&M(m)->wl);
+	if (!(atomic_load_explicit(&M(m)->state, memory_order_relaxed) &
 	      M_LOCKED)) {
-		weft__waitlist_unlock(&m->wl);
+		weft__waitlist_unlock(&M(m)->wl);
 		return -EPERM;
 	}
-	woke = weft__wake_one_locked(&m->wl, &k);
+	woke = weft__wake_one_locked(&M(m)->wl, &k);
 	/*
 	 * Lockers cannot change the word now: it is LOCKED|PARKED and they
 	 * only ever add bits. PARKED stays while anyone is still listed.
 	 */
-	atomic_store_explicit(&m->state, m->wl.head ? M_PARKED : 0,
+	atomic_store_explicit(&M(m)->state, M(m)->wl.head ? M_PARKED : 0,
 			      memory_order_release);
-	weft__waitlist_unlock(&m->wl);
+	weft__waitlist_unlock(&M(m)->wl);
 	if (woke)
 		weft__kick(&k);
 	return 0;
@@ -176,7 +216,7 @@ int weft_mutex_unlock(weft_mutex *m)
 
 	if (!m)
 		return -EINVAL;
-	if (atomic_compare_exchange_strong_explicit(&m->state, &s, 0,
+	if (atomic_compare_exchange_strong_explicit(&M(m)->state, &s, 0,
 						    memory_order_release,
 						    memory_order_relaxed))
 		return 0;
@@ -185,7 +225,7 @@ int weft_mutex_unlock(weft_mutex *m)
 
 bool weft_mutex_is_locked(weft_mutex *m)
 {
-	return m && (atomic_load(&m->state) & M_LOCKED);
+	return m && (atomic_load(&M(m)->state) & M_LOCKED);
 }
 
 /* ---- condition ---- */
@@ -194,7 +234,7 @@ int weft_cond_init(weft_cond *c)
 {
 	if (!c)
 		return -EINVAL;
-	waitlist_init(&c->wl);
+	weft__waitlist_init(&C(c)->wl);
 	return 0;
 }
 
@@ -202,7 +242,7 @@ int weft_cond_destroy(weft_cond *c)
 {
 	if (!c)
 		return -EINVAL;
-	return weft__waitlist_count(&c->wl) ? -EBUSY : 0;
+	return weft__waitlist_count(&C(c)->wl) ? -EBUSY : 0;
 }
 
 int weft_cond_wait(weft_cond *c, weft_mutex *m, int64_t deadline)
@@ -214,10 +254,10 @@ int weft_cond_wait(weft_cond *c, weft_mutex *m, int64_t deadline)
 		return -EINVAL;
 	/* Listed before the mutex is released: a signal cannot slip by. */
 	weft__waiter_init(&w);
-	weft__waitlist_push(&c->wl, &w);
+	weft__waitlist_push(&C(c)->wl, &w);
 	rc = weft_mutex_unlock(m);
 	if (rc < 0) {
-		weft__waitlist_remove(&c->wl, &w);
+		weft__waitlist_remove(&C(c)->wl, &w);
 		return rc;
 	}
 	rc = weft__park(&w, deadline);
@@ -229,7 +269,7 @@ int weft_cond_signal(weft_cond *c)
 {
 	if (!c)
 		return -EINVAL;
-	weft__wake_one(&c->wl);
+	weft__wake_one(&C(c)->wl);
 	return 0;
 }
 
@@ -237,7 +277,7 @@ int weft_cond_broadcast(weft_cond *c)
 {
 	if (!c)
 		return -EINVAL;
-	weft__wake_all(&c->wl);
+	weft__wake_all(&C(c)->wl);
 	return 0;
 }
 
@@ -247,8 +287,8 @@ int weft_event_init(weft_event *e)
 {
 	if (!e)
 		return -EINVAL;
-	atomic_init(&e->flag, 0);
-	waitlist_init(&e->wl);
+	atomic_init(&E(e)->flag, 0);
+	weft__waitlist_init(&E(e)->wl);
 	return 0;
 }
 
@@ -256,15 +296,15 @@ int weft_event_destroy(weft_event *e)
 {
 	if (!e)
 		return -EINVAL;
-	return weft__waitlist_count(&e->wl) ? -EBUSY : 0;
+	return weft__waitlist_count(&E(e)->wl) ? -EBUSY : 0;
 }
 
 int weft_event_set(weft_event *e)
 {
 	if (!e)
 		return -EINVAL;
-	atomic_store(&e->flag, 1); /* seq_cst, then the count: Dekker */
-	weft__wake_all(&e->wl);
+	atomic_store(&E(e)->flag, 1); /* seq_cst, then the count: Dekker */
+	weft__wake_all(&E(e)->wl);
 	return 0;
 }
 
@@ -272,13 +312,13 @@ int weft_event_clear(weft_event *e)
 {
 	if (!e)
 		return -EINVAL;
-	atomic_store(&e->flag, 0);
+	atomic_store(&E(e)->flag, 0);
 	return 0;
 }
 
 bool weft_event_is_set(weft_event *e)
 {
-	return e && atomic_load(&e->flag);
+	return e && atomic_load(&E(e)->flag);
 }
 
 int weft_event_wait(weft_event *e, int64_t deadline)
@@ -289,19 +329,19 @@ int weft_event_wait(weft_event *e, int64_t deadline)
 	if (!e)
 		return -EINVAL;
 	for (;;) {
-		if (atomic_load(&e->flag))
+		if (atomic_load(&E(e)->flag))
 			return 0;
-		if (expired(deadline))
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
-		weft__waitlist_push(&e->wl, &w);
-		if (atomic_load(&e->flag)) {
-			weft__waitlist_remove(&e->wl, &w);
+		weft__waitlist_push(&E(e)->wl, &w);
+		if (atomic_load(&E(e)->flag)) {
+			weft__waitlist_remove(&E(e)->wl, &w);
 			return 0;
 		}
 		rc = weft__park(&w, deadline);
 		/* Woken means set() ran, even if clear() followed (Python). */
-		if (rc == 0 || atomic_load(&e->flag))
+		if (rc == 0 || atomic_load(&E(e)->flag))
 			return 0;
 		if (rc < 0)
 			return rc;
@@ -314,8 +354,8 @@ int weft_sem_init(weft_sem *s, unsigned value)
 {
 	if (!s || value > INT32_MAX)
 		return -EINVAL;
-	atomic_init(&s->count, value);
-	waitlist_init(&s->wl);
+	atomic_init(&S(s)->count, value);
+	weft__waitlist_init(&S(s)->wl);
 	return 0;
 }
 
@@ -323,17 +363,17 @@ int weft_sem_destroy(weft_sem *s)
 {
 	if (!s)
 		return -EINVAL;
-	return weft__waitlist_count(&s->wl) ? -EBUSY : 0;
+	return weft__waitlist_count(&S(s)->wl) ? -EBUSY : 0;
 }
 
 static bool sem_try(weft_sem *s)
 {
-	uint32_t c = atomic_load_explicit(&s->count, memory_order_relaxed);
+	uint64_t c = atomic_load_explicit(&S(s)->count, memory_order_relaxed);
 
 	while (c > 0)
-		if (atomic_compare_exchange_weak_explicit(&s->count, &c, c - 1,
-							  memory_order_acquire,
-							  memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(
+			    &S(s)->count, &c, c - 1, memory_order_acquire,
+			    memory_order_relaxed))
 			return true;
 	return false;
 }
@@ -342,7 +382,7 @@ int weft_sem_try_acquire(weft_sem *s)
 {
 	if (!s)
 		return -EINVAL;
-	return sem_try(s) ? 0 : -EBUSY;
+	return sem_try(s) ? 0 : -EAGAIN;
 }
 
 int weft_sem_acquire(weft_sem *s, int64_t deadline)
@@ -360,12 +400,12 @@ int weft_sem_acquire(weft_sem *s, int64_t deadline)
 	for (;;) {
 		if (sem_try(s))
 			return 0;
-		if (expired(deadline))
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
-		weft__waitlist_push(&s->wl, &w);
-		if (atomic_load(&s->count)) { /* seq_cst re-check: Dekker */
-			weft__waitlist_remove(&s->wl, &w);
+		weft__waitlist_push(&S(s)->wl, &w);
+		if (atomic_load(&S(s)->count)) { /* seq_cst re-check: Dekker */
+			weft__waitlist_remove(&S(s)->wl, &w);
 			continue;
 		}
 		rc = weft__park(&w, deadline);
@@ -376,18 +416,18 @@ int weft_sem_acquire(weft_sem *s, int64_t deadline)
 
 int weft_sem_release(weft_sem *s, unsigned n)
 {
-	uint32_t c;
+	uint64_t c;
 
 	if (!s || n == 0)
 		return -EINVAL;
-	c = atomic_load_explicit(&s->count, memory_order_relaxed);
+	c = atomic_load_explicit(&S(s)->count, memory_order_relaxed);
 	do {
 		if (n > INT32_MAX || c > INT32_MAX - n)
 			return -EOVERFLOW;
-	} while (!atomic_compare_exchange_weak(&s->count, &c, c + n));
+	} while (!atomic_compare_exchange_weak(&S(s)->count, &c, c + n));
 	/* seq_cst CAS, then the waiter count (Dekker with sem_acquire). */
 	for (unsigned i = 0; i < n; i++)
-		if (!weft__wake_one(&s->wl))
+		if (!weft__wake_one(&S(s)->wl))
 			break;
 	return 0;
 }
@@ -396,5 +436,5 @@ int weft_sem_value(weft_sem *s)
 {
 	if (!s)
 		return -EINVAL;
-	return (int)atomic_load(&s->count);
+	return (int)atomic_load(&S(s)->count);
 }
