@@ -2,21 +2,11 @@
  * queue.c — bounded MPMC queue: Vyukov's ring for the fast path, park/wake
  * for the slow path.
  *
- * The ring. `cap` slots, each a sequence word and an item. Position p (a
- * 64-bit counter that never wraps in practice) maps to slot p % cap in turn
- * t = p / cap. A slot's seq is 2t when it is free for the producer of turn
- * t, 2t+1 when that producer has published its item, 2t+2 (= 2(t+1)) when
- * the consumer has taken it. A producer claims position `tail` with one CAS
- * once the slot says 2t, writes the item, and publishes with a release
- * store of 2t+1; a consumer mirrors it on `head`. Turns (rather than
- * Vyukov's pos+1 / pos+cap) make every capacity work, 1 included; a power
- * of two takes the shift-and-mask path.
- *
- * Closing. CLOSED is the top bit of `tail`, set with fetch_or, so a put
- * either claimed its slot before the close (and its item will be seen by
- * the consumers) or fails with -EPIPE: nothing slips in after. Once tail is
- * closed it never moves, and a consumer that finds head == tail knows the
- * queue is drained.
+ * The ring (src/ring/ring.h) holds the items, one pointer per slot: a put
+ * is one CAS on its tail, a get one CAS on its head. Closing sets the
+ * ring's CLOSED bit, so a put either claimed its slot before the close
+ * (and its item will be seen by the consumers) or fails with -EPIPE;
+ * once closed, a consumer that finds the ring empty knows it is drained.
  *
  * Sleeping without losing wake-ups (Dekker, all seq_cst):
  *   consumer: push itself on `getters` (nwaiters++, seq_cst RMW),
@@ -51,9 +41,7 @@
 #include <string.h>
 
 #include "park/park.h"
-
-#define CLOSED (UINT64_C(1) << 63)
-#define POS(t) ((t) & ~CLOSED)
+#include "ring/ring.h"
 
 /* Tries with a pause between them, then with a yield, before parking. */
 #ifndef QUEUE_SPINS /* overridable, to tune with bench_queue */
@@ -65,22 +53,10 @@
 /* Retries of a claimed-but-unpublished slot before yielding the CPU. */
 #define INFLIGHT_SPINS 32
 
-struct slot {
-	_Atomic uint64_t seq;
-	void *item; /* published by seq (release/acquire) */
-};
-
 struct weft_queue {
-	/* Read-only after creation, plus the rarely written shutdown flag. */
-	alignas(64) struct slot *slots;
-	uint64_t cap;
-	uint64_t mask;
-	unsigned shift;
-	bool pow2;
+	/* The slots' geometry (read-only), tail and head, a line each. */
+	struct weft__ring ring;
 	_Atomic uint32_t shut; /* shutdown(immediate) began */
-
-	alignas(64) _Atomic uint64_t tail; /* next put position | CLOSED */
-	alignas(64) _Atomic uint64_t head; /* next get position */
 	/* Read by producers on every put: written only when a getter sleeps. */
 	alignas(64) struct weft__waitlist getters;
 	alignas(64) struct weft__waitlist putters;
@@ -88,19 +64,10 @@ struct weft_queue {
 	struct weft__waitlist joiners;
 };
 
-static inline uint64_t slot_of(const struct weft_queue *q, uint64_t pos)
-{
-	return q->pow2 ? pos & q->mask : pos % q->cap;
-}
-
-static inline uint64_t turn_of(const struct weft_queue *q, uint64_t pos)
-{
-	return q->pow2 ? pos >> q->shift : pos / q->cap;
-}
-
 int weft_queue_new(weft_queue **qp, size_t capacity)
 {
 	struct weft_queue *q;
+	void *slots;
 
 	if (!qp)
 		return -EINVAL;
@@ -111,31 +78,24 @@ int weft_queue_new(weft_queue **qp, size_t capacity)
 	if (!q)
 		return -ENOMEM;
 	memset(q, 0, sizeof(*q));
-	/* Zeroed slots: seq 0 = free for the producers of turn 0. */
-	q->slots = calloc(capacity, sizeof(struct slot));
-	if (!q->slots)
-		goto err_free_q;
-	q->cap = capacity;
-	q->pow2 = (capacity & (capacity - 1)) == 0;
-	q->mask = capacity - 1;
-	q->shift = (unsigned)__builtin_ctzll(capacity);
+	/* Zeroed slots: an empty ring. */
+	slots = calloc(capacity, weft__ring_stride(sizeof(void *)));
+	if (!slots) {
+		free(q);
+		return -ENOMEM;
+	}
+	weft__ring_init(&q->ring, slots, capacity, sizeof(void *));
 	atomic_init(&q->shut, 0);
-	atomic_init(&q->tail, 0);
-	atomic_init(&q->head, 0);
 	atomic_init(&q->done, 0);
 	*qp = q;
 	return 0;
-
-err_free_q:
-	free(q);
-	return -ENOMEM;
 }
 
 void weft_queue_free(weft_queue *q)
 {
 	if (!q)
 		return;
-	free(q->slots);
+	free(q->ring.slots);
 	free(q);
 }
 
@@ -143,37 +103,12 @@ void weft_queue_free(weft_queue *q)
 static inline __attribute__((always_inline)) int put_try(struct weft_queue *q,
 							 void *item)
 {
-	uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	int rc = weft__ring_push(&q->ring, &item, sizeof(item), false);
 
-	for (;;) {
-		struct slot *sl;
-		uint64_t want, seq, again;
-
-		if (pos & CLOSED)
-			return -EPIPE;
-		sl = &q->slots[slot_of(q, pos)];
-		want = 2 * turn_of(q, pos);
-		seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
-		if (seq == want) {
-			/* seq_cst: the Dekker pair with a sleeping getter. */
-			if (atomic_compare_exchange_weak_explicit(
-				    &q->tail, &pos, pos + 1,
-				    memory_order_seq_cst,
-				    memory_order_relaxed)) {
-				sl->item = item;
-				atomic_store_explicit(&sl->seq, want + 1,
-						      memory_order_release);
-				if (weft__waitlist_count(&q->getters))
-					weft__wake_one(&q->getters);
-				return 0;
-			}
-			continue;
-		}
-		again = atomic_load_explicit(&q->tail, memory_order_relaxed);
-		if ((int64_t)(seq - want) < 0 && again == pos)
-			return -EAGAIN; /* last turn's item still there */
-		pos = again;
-	}
+	/* After the seq_cst CAS on tail: the Dekker pair with a getter. */
+	if (rc == 0 && weft__waitlist_count(&q->getters))
+		weft__wake_one(&q->getters);
+	return rc;
 }
 
 /*
@@ -185,41 +120,19 @@ static inline __attribute__((always_inline)) int put_try(struct weft_queue *q,
 static inline __attribute__((always_inline)) int
 get_try(struct weft_queue *q, void **out, bool closed)
 {
-	uint64_t pos = atomic_load_explicit(&q->head, memory_order_relaxed);
+	int rc;
 
 	if (atomic_load_explicit(&q->shut, memory_order_relaxed))
 		return -EPIPE;
-	for (;;) {
-		struct slot *sl = &q->slots[slot_of(q, pos)];
-		uint64_t want = 2 * turn_of(q, pos) + 1, seq, again, t;
-
-		seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
-		if (seq == want) {
-			if (atomic_compare_exchange_weak_explicit(
-				    &q->head, &pos, pos + 1,
-				    memory_order_seq_cst,
-				    memory_order_relaxed)) {
-				*out = sl->item;
-				atomic_store_explicit(&sl->seq, want + 1,
-						      memory_order_release);
-				if (weft__waitlist_count(&q->putters))
-					weft__wake_one(&q->putters);
-				return 0;
-			}
-			continue;
-		}
-		again = atomic_load_explicit(&q->head, memory_order_relaxed);
-		if ((int64_t)(seq - want) < 0 && again == pos) {
-			if (!closed)
-				return -EAGAIN;
-			t = atomic_load_explicit(&q->tail,
-						 memory_order_acquire);
-			if ((t & CLOSED) && POS(t) == pos)
-				return -EPIPE; /* closed and drained */
-			return -EAGAIN;
-		}
-		pos = again;
+	rc = weft__ring_pop(&q->ring, out, sizeof(*out));
+	if (rc == 0) {
+		if (weft__waitlist_count(&q->putters))
+			weft__wake_one(&q->putters);
+		return 0;
 	}
+	if (closed && weft__ring_drained(&q->ring))
+		return -EPIPE;
+	return -EAGAIN;
 }
 
 int weft_queue_try_put(weft_queue *q, void *item)
@@ -238,30 +151,29 @@ int weft_queue_try_get(weft_queue *q, void **item)
 
 /*
  * The slow paths of put and get, one function: `put` says which side.
- * Spin with a pause, then register, re-check, park; retry after each wake.
+ * Back off (spin, then yield), then register, re-check, park; retry after
+ * each wake.
  */
 static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 		      int64_t deadline)
 {
 	struct weft__waitlist *wl = put ? &q->putters : &q->getters;
+	struct weft__backoff b = WEFT__BACKOFF(QUEUE_SPINS, QUEUE_YIELDS);
+	struct weft__backoff inflight = WEFT__BACKOFF(0, 0);
 	struct weft__waiter w;
-	int rc, inflight = 0;
+	int rc;
 
 	/*
 	 * Spin, then yield, then park. Measured on this 2-core VM: long
 	 * PAUSE loops cost more than they save (the hypervisor notices them),
-	 * a few tries then sched_yield() lets a preempted peer run (4 -> 4 is
+	 * a few tries then a yield lets a preempted peer run (4 -> 4 is
 	 * 8 threads on 2 cores) and, in 1 -> 1, backs off long enough for the
 	 * other side to fill or drain a batch. Parking costs the other side a
-	 * futex wake (~1-2 us), so it comes last.
+	 * futex wake (~1-2 us), so it comes last. Yielding stops once the
+	 * deadline has passed.
 	 */
-	for (int i = 0; i < QUEUE_SPINS + QUEUE_YIELDS; i++) {
-		if (i < QUEUE_SPINS)
-			weft__cpu_relax();
-		else if (weft__expired(deadline))
-			return -ETIMEDOUT;
-		else
-			weft__yield();
+	while ((weft__backoff_spinning(&b) || !weft__expired(deadline)) &&
+	       weft__backoff(&b)) {
 		rc = put ? put_try(q, in) : get_try(q, out, false);
 		if (rc != -EAGAIN)
 			return rc;
@@ -275,18 +187,17 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 		weft__waiter_init(&w);
 		weft__waitlist_push(wl, &w);
 		/* seq_cst loads after the seq_cst registration: Dekker. */
-		h = atomic_load(&q->head);
-		t = atomic_load(&q->tail); /* after h: POS(t) >= h */
-		if (t & CLOSED)
+		h = atomic_load(&q->ring.head);
+		t = atomic_load(&q->ring.tail); /* after h: POS(t) >= h */
+		if (t & WEFT__RING_CLOSED)
 			sleep = false; /* put fails, get drains or fails */
-		else if (put)
-			sleep = POS(t) - h >= q->cap; /* no room, none coming */
-		else
-			sleep = POS(t) == h; /* nothing claimed, none coming */
+		else if (put)	       /* no room, none coming */
+			sleep = WEFT__RING_POS(t) - h >= q->ring.cap;
+		else /* nothing claimed, none coming */
+			sleep = WEFT__RING_POS(t) == h;
 		if (atomic_load_explicit(&q->shut, memory_order_relaxed))
 			sleep = false;
 		if (sleep) {
-			inflight = 0;
 			rc = weft__park(&w, deadline);
 			if (rc < 0) {
 				/* Last look: a deadline never hides an item. */
@@ -298,10 +209,7 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 		} else {
 			weft__waitlist_remove(wl, &w);
 			/* A slot is claimed but not published yet: let it be. */
-			if (++inflight % INFLIGHT_SPINS == 0)
-				weft__yield();
-			else
-				weft__cpu_relax();
+			weft__backoff_wait(&inflight, INFLIGHT_SPINS);
 		}
 		rc = put ? put_try(q, in) : get_try(q, out, true);
 		if (rc != -EAGAIN)
@@ -318,7 +226,7 @@ int weft_queue_put(weft_queue *q, void *item, int64_t deadline)
 	rc = put_try(q, item);
 	if (rc != -EAGAIN)
 		return rc;
-	if (deadline == 0)
+	if (weft__expired(deadline))
 		return -ETIMEDOUT;
 	return queue_wait(q, true, item, NULL, deadline);
 }
@@ -332,27 +240,19 @@ int weft_queue_get(weft_queue *q, void **item, int64_t deadline)
 	rc = get_try(q, item, true);
 	if (rc != -EAGAIN)
 		return rc;
-	if (deadline == 0)
+	if (weft__expired(deadline))
 		return -ETIMEDOUT;
 	return queue_wait(q, false, NULL, item, deadline);
 }
 
 size_t weft_queue_size(weft_queue *q)
 {
-	uint64_t h, t;
-
-	if (!q)
-		return 0;
-	h = atomic_load(&q->head);
-	t = POS(atomic_load(&q->tail));
-	if (t <= h)
-		return 0;
-	return t - h > q->cap ? (size_t)q->cap : (size_t)(t - h);
+	return q ? (size_t)weft__ring_size(&q->ring) : 0;
 }
 
 size_t weft_queue_capacity(weft_queue *q)
 {
-	return q ? (size_t)q->cap : 0;
+	return q ? (size_t)q->ring.cap : 0;
 }
 
 bool weft_queue_empty(weft_queue *q)
@@ -362,12 +262,12 @@ bool weft_queue_empty(weft_queue *q)
 
 bool weft_queue_full(weft_queue *q)
 {
-	return q && weft_queue_size(q) == q->cap;
+	return q && weft_queue_size(q) == q->ring.cap;
 }
 
 bool weft_queue_is_closed(weft_queue *q)
 {
-	return q && (atomic_load(&q->tail) & CLOSED);
+	return q && weft__ring_closed(&q->ring);
 }
 
 static bool all_done(struct weft_queue *q);
@@ -383,7 +283,7 @@ int weft_queue_close(weft_queue *q)
 {
 	if (!q)
 		return -EINVAL;
-	atomic_fetch_or(&q->tail, CLOSED);
+	weft__ring_close(&q->ring);
 	weft__wake_all(&q->getters);
 	weft__wake_all(&q->putters);
 	return 0;
@@ -392,48 +292,41 @@ int weft_queue_close(weft_queue *q)
 int weft_queue_shutdown(weft_queue *q, bool immediate, weft_queue_drop_fn *drop,
 			void *arg)
 {
+	struct weft__backoff inflight = WEFT__BACKOFF(0, 0);
 	void *item;
-	int n = 0, rc, spins = 0;
+	int n = 0;
 
 	if (!q)
 		return -EINVAL;
 	if (!immediate)
 		return weft_queue_close(q);
-	atomic_fetch_or(&q->tail, CLOSED);
+	weft__ring_close(&q->ring);
 	/* Gets fail from now on: what is left goes to drop(). */
 	atomic_store(&q->shut, 1);
-	/* Take every accepted item: each goes to exactly one get or drop. */
+	/*
+	 * Take every accepted item: each goes to exactly one get or drop.
+	 * A get already past its look at `shut` may still take one; the
+	 * ring's CAS gives each item to one of us.
+	 */
 	for (;;) {
-		uint64_t pos =
-			atomic_load_explicit(&q->head, memory_order_relaxed);
-		struct slot *sl = &q->slots[slot_of(q, pos)];
-		uint64_t want = 2 * turn_of(q, pos) + 1;
-
-		if (POS(atomic_load(&q->tail)) == pos)
-			break;
-		if (atomic_load_explicit(&sl->seq, memory_order_acquire) !=
-		    want) {
-			/* Claimed, not yet published, or head moved on. */
-			if (++spins % INFLIGHT_SPINS == 0)
-				weft__yield();
+		if (weft__ring_pop(&q->ring, &item, sizeof(item)) == 0) {
+			if (drop)
+				drop(item, arg);
+			if (n < INT32_MAX)
+				n++;
 			continue;
 		}
-		if (!atomic_compare_exchange_strong(&q->head, &pos, pos + 1))
-			continue;
-		item = sl->item;
-		atomic_store_explicit(&sl->seq, want + 1, memory_order_release);
-		if (drop)
-			drop(item, arg);
-		if (n < INT32_MAX)
-			n++;
+		if (weft__ring_drained(&q->ring))
+			break;
+		/* Claimed, not yet published: its producer is on its way. */
+		weft__backoff_wait(&inflight, INFLIGHT_SPINS);
 	}
-	rc = n;
 	/* Dropped items count as done, as in Python 3.13. */
 	atomic_fetch_add(&q->done, (uint64_t)n);
 	weft__wake_all(&q->getters);
 	weft__wake_all(&q->putters);
 	wake_joiners(q);
-	return rc;
+	return n;
 }
 
 int weft_queue_task_done(weft_queue *q)
@@ -444,7 +337,7 @@ int weft_queue_task_done(weft_queue *q)
 		return -EINVAL;
 	d = atomic_load(&q->done);
 	do {
-		if (d >= POS(atomic_load(&q->tail)))
+		if (d >= WEFT__RING_POS(atomic_load(&q->ring.tail)))
 			return -EINVAL; /* more task_done than puts */
 	} while (!atomic_compare_exchange_weak(&q->done, &d, d + 1));
 	/* seq_cst CAS, then the joiners' count: Dekker with join. */
@@ -457,7 +350,7 @@ static bool all_done(struct weft_queue *q)
 {
 	uint64_t d = atomic_load(&q->done);
 
-	return d >= POS(atomic_load(&q->tail));
+	return d >= WEFT__RING_POS(atomic_load(&q->ring.tail));
 }
 
 int weft_queue_join(weft_queue *q, int64_t deadline)
