@@ -6,21 +6,21 @@
 # Usage: scripts/test.sh [normal|asan|tsan ...]   (default: all three)
 set -eu
 cd "$(dirname "$0")/.."
-scripts/deps.sh gcc clang clang-format cmake ninja-build pkg-config libcmocka-dev
+scripts/deps.sh gcc g++ clang clang-format cmake ninja-build pkg-config libcmocka-dev
 
 configs=${*:-normal asan tsan}
 jobs=$(nproc)
 passed=0 failed=0
 for cfg in $configs; do
 	case $cfg in
-	normal) cc=gcc san= ;;
-	asan) cc=clang san=address ;;
-	tsan) cc=gcc san=thread ;;
+	normal) cc=gcc cxx=g++ san= ;;
+	asan) cc=clang cxx=clang++ san=address ;;
+	tsan) cc=gcc cxx=g++ san=thread ;;
 	*) echo "unknown build: $cfg" >&2; exit 2 ;;
 	esac
 	dir=build/$cfg
 	echo "=== $cfg build ($cc${san:+, $san sanitizer}) ==="
-	cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=$cc \
+	cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_SANITIZE=$san >/dev/null
 	cmake --build "$dir"
 	log=$dir/ctest.log

@@ -3,7 +3,7 @@
 # makes of it. Fix with: clang-format -i <files>
 set -eu
 cf=${1:-clang-format}
-files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests examples bench tools -name '*.[ch]')
+files=$(git ls-files '*.c' '*.h' '*.cpp' 2>/dev/null || find src include tests examples bench tools -name '*.[ch]')
 bad=
 for f in $files; do
 	"$cf" --dry-run --Werror "$f" >/dev/null 2>&1 || bad="$bad $f"

@@ -38,4 +38,24 @@ static inline int64_t ms_since(int64_t t0)
 	return (weft_now() - t0) / WEFT_MSEC;
 }
 
+/*
+ * Run fn(arg) on a thread and wait at most `secs` for it: true if it
+ * returned. A call that should never wait, and on a bug would wait
+ * forever, is tested through this instead of hanging the test.
+ */
+static inline int returns_within(void *(*fn)(void *), void *arg, int secs)
+{
+	pthread_t tid;
+	struct timespec ts;
+
+	if (pthread_create(&tid, NULL, fn, arg))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	if (pthread_timedjoin_np(tid, NULL, &ts) == 0)
+		return 1;
+	pthread_detach(tid); /* the test fails; let the process end */
+	return 0;
+}
+
 #endif

@@ -40,6 +40,9 @@ static void deadlines(void **state)
 	/* Rounds up: a deadline 1 ns away is 1 ms of poll, not a busy 0. */
 	assert_int_equal(weft_deadline_ms(weft_now() + 100 * WEFT_USEC), 1);
 	assert_int_equal(weft_deadline_ms(INT64_MAX), INT_MAX);
+	/* One rule: only WEFT_FOREVER is forever; other negatives are past. */
+	assert_int_equal(weft_deadline_ms(-2), 0);
+	assert_int_equal(weft_deadline_ms(INT64_MIN), 0);
 }
 
 static void strerror_names_codes(void **state)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "parked.h"
 #include "stress.h"
 #include "park/park.h"
 #include "weft/queue.h"
@@ -85,8 +86,7 @@ static void wake_from_other_thread(void **state)
 	assert_int_equal(pthread_create(&p.tid, NULL, park_thread, &p), 0);
 	while (!atomic_load(&parked))
 		sched_yield();
-	/* Long enough that the parker gets past its spin into FUTEX_WAIT. */
-	nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	wait_sleepers(1); /* past its spin, in FUTEX_WAIT */
 	assert_true(weft__wake_one(&wl));
 	pthread_join(p.tid, NULL);
 	assert_int_equal(p.rc, 0);

@@ -7,8 +7,10 @@
 #include <time.h>
 
 #include "check.h"
+#include "parked.h"
 #include "stress.h"
 #include "weft/queue.h"
+#include "weft/sync.h"
 
 static void bad_input(void **state)
 {
@@ -184,7 +186,7 @@ static void close_wakes_blocked_consumers(void **state)
 	}
 	while (atomic_load(&started) < N)
 		sched_yield();
-	sleep_ms(50); /* let them park */
+	wait_sleepers(N); /* every getter asleep: the slow path */
 	assert_int_equal(weft_queue_put(q, V(5), WEFT_FOREVER), 0);
 	assert_int_equal(weft_queue_put(q, V(7), WEFT_FOREVER), 0);
 	assert_int_equal(weft_queue_close(q), 0);
@@ -227,7 +229,7 @@ static void close_wakes_blocked_producers(void **state)
 	}
 	while (atomic_load(&started) < N)
 		sched_yield();
-	sleep_ms(50); /* queue full, everyone parked */
+	wait_sleepers(N); /* queue full, every putter asleep */
 	assert_true(weft_queue_full(q));
 	assert_int_equal(weft_queue_close(q), 0);
 	for (int i = 0; i < N; i++) {
@@ -277,7 +279,7 @@ static void shutdown_immediate_drops_the_rest(void **state)
 	}
 	while (atomic_load(&started) < N)
 		sched_yield();
-	sleep_ms(50);
+	wait_sleepers(N);
 	dropped = weft_queue_shutdown(q, true, drop_count, acc);
 	assert_int_equal(dropped, 5);
 	for (int i = 0; i < N; i++) {
@@ -384,9 +386,13 @@ static void close_mid_flow(void **state)
 
 /* ---- task_done / join ---- */
 
+/* An item the workers hold, without task_done, until `release` is set. */
+#define HOLD 1000
+
 struct worker {
 	weft_queue *q;
 	atomic_long *finished;
+	weft_event *release;
 };
 
 static void *task_worker(void *arg)
@@ -397,6 +403,9 @@ static void *task_worker(void *arg)
 	while (weft_queue_get(w->q, &item, WEFT_FOREVER) == 0) {
 		if (U(item) % 16 == 0)
 			sleep_ms(1);
+		if (U(item) == HOLD &&
+		    weft_event_wait(w->release, WEFT_FOREVER) != 0)
+			abort();
 		atomic_fetch_add(w->finished, 1);
 		if (weft_queue_task_done(w->q))
 			abort();
@@ -408,7 +417,8 @@ static void join_waits_for_every_task_done(void **state)
 {
 	enum { W = 3, ITEMS = 500 };
 	atomic_long finished = 0;
-	struct worker w = { .finished = &finished };
+	weft_event release = WEFT_EVENT_INIT;
+	struct worker w = { .finished = &finished, .release = &release };
 	pthread_t tid[W];
 	weft_queue *q;
 
@@ -426,12 +436,21 @@ static void join_waits_for_every_task_done(void **state)
 		assert_int_equal(weft_queue_join(q, WEFT_FOREVER), 0);
 		assert_int_equal(atomic_load(&finished), (round + 1) * ITEMS);
 	}
-	/* A join with work pending times out. */
-	assert_int_equal(weft_queue_put(q, V(16), WEFT_FOREVER), 0);
-	int64_t t0 = weft_now();
-	int rc = weft_queue_join(q, t0 + 0 * WEFT_MSEC);
-	assert_true(rc == -ETIMEDOUT || rc == 0);
+	/*
+	 * A join with work pending times out: a worker holds the item
+	 * without task_done until `release`, so the work is surely pending
+	 * for the poll, for a short deadline and for an already past one.
+	 */
+	assert_int_equal(weft_queue_put(q, V(HOLD), WEFT_FOREVER), 0);
+	assert_int_equal(weft_queue_join(q, 0), -ETIMEDOUT);
+	assert_int_equal(weft_queue_join(q, -5), -ETIMEDOUT);
+	int64_t dl = weft_now() + 20 * WEFT_MSEC;
+	assert_int_equal(weft_queue_join(q, dl), -ETIMEDOUT);
+	assert_true(weft_now() >= dl);
+	assert_int_equal(atomic_load(&finished), 3 * ITEMS);
+	weft_event_set(&release);
 	assert_int_equal(weft_queue_join(q, WEFT_FOREVER), 0);
+	assert_int_equal(atomic_load(&finished), 3 * ITEMS + 1);
 	weft_queue_close(q);
 	for (int i = 0; i < W; i++)
 		pthread_join(tid[i], NULL);
@@ -605,9 +624,42 @@ static void stress_short_deadlines(void **state)
 	run_stress(4, 4, 16, STRESS(1000000L, 200000L), true);
 }
 
+/*
+ * The deadline rule: WEFT_FOREVER (-1) waits, every other negative value
+ * is a time long past and never waits (it used to mean "forever" here).
+ */
+static void *negative_deadline_calls(void *arg)
+{
+	int *rc = arg;
+	weft_queue *q;
+	void *item;
+
+	if (weft_queue_new(&q, 1))
+		return NULL;
+	rc[0] = weft_queue_get(q, &item, -2);
+	rc[1] = weft_queue_put(q, V(1), INT64_MIN);
+	rc[2] = weft_queue_put(q, V(2), -7); /* full */
+	rc[3] = weft_queue_join(q, -2);	     /* one not done */
+	weft_queue_free(q);
+	return NULL;
+}
+
+static void negative_deadlines_never_wait(void **state)
+{
+	int rc[4] = { 1, 1, 1, 1 };
+
+	(void)state;
+	assert_true(returns_within(negative_deadline_calls, rc, 20));
+	assert_int_equal(rc[0], -ETIMEDOUT);
+	assert_int_equal(rc[1], 0);
+	assert_int_equal(rc[2], -ETIMEDOUT);
+	assert_int_equal(rc[3], -ETIMEDOUT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		LEAK_CHECKED(negative_deadlines_never_wait),
 		LEAK_CHECKED(bad_input),
 		LEAK_CHECKED(fifo_full_empty),
 		LEAK_CHECKED(large_capacity),

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "parked.h"
 #include "stress.h"
 #include "weft/sync.h"
 
@@ -97,7 +98,7 @@ static void mutex_deadline_and_handoff(void **state)
 	/* A parked locker gets the mutex when it is unlocked. */
 	l.deadline = WEFT_FOREVER;
 	pthread_create(&tid, NULL, lock_until_thread, &l);
-	sleep_ms(50);
+	wait_sleepers(1);
 	weft_mutex_unlock(&m);
 	pthread_join(tid, NULL);
 	assert_int_equal(l.rc, 0);
@@ -267,7 +268,7 @@ static void event_set_wakes_all(void **state)
 		w[i] = (struct evwait){ .e = &e, .deadline = WEFT_FOREVER };
 		pthread_create(&w[i].tid, NULL, event_waiter, &w[i]);
 	}
-	sleep_ms(50);
+	wait_sleepers(N);
 	assert_int_equal(weft_event_set(&e), 0);
 	for (int i = 0; i < N; i++) {
 		pthread_join(w[i].tid, NULL);
@@ -280,29 +281,67 @@ static void event_set_wakes_all(void **state)
 	assert_int_equal(weft_event_destroy(&e), 0);
 }
 
-/* set/clear racing with waiters: nobody sleeps through a set. */
+/*
+ * set racing with waiters, over many rounds of one event that is cleared
+ * between them: nobody sleeps through a set. Odd rounds set after a short
+ * random spin, while the waiters are between their look at the flag and
+ * their registration; even rounds set only once every waiter is asleep in
+ * park, so the wake of parked waiters is exercised every other round.
+ */
+struct racer {
+	weft_event *e;
+	pthread_barrier_t *bar;
+	int rounds;
+	atomic_int *failed;
+	pthread_t tid;
+};
+
+static void *event_racer(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int i = 0; i < r->rounds; i++) {
+		pthread_barrier_wait(r->bar);
+		if (weft_event_wait(r->e, weft_deadline_in(20 * WEFT_SEC)))
+			atomic_fetch_add(r->failed, 1);
+		pthread_barrier_wait(r->bar);
+	}
+	return NULL;
+}
+
 static void event_race(void **state)
 {
 	enum { N = 3 };
+	const int rounds = STRESS(2000, 400);
+	weft_event e = WEFT_EVENT_INIT;
+	pthread_barrier_t bar;
+	atomic_int failed = 0;
+	struct racer r[N];
+	unsigned seed = 12345;
 
 	(void)state;
-	for (int round = 0; round < STRESS(2000, 1000); round++) {
-		weft_event e;
-		struct evwait w[N];
-
-		weft_event_init(&e);
-		for (int i = 0; i < N; i++) {
-			w[i] = (struct evwait){ .e = &e,
-						.deadline = weft_deadline_in(
-							20 * WEFT_SEC) };
-			pthread_create(&w[i].tid, NULL, event_waiter, &w[i]);
-		}
-		weft_event_set(&e);
-		for (int i = 0; i < N; i++) {
-			pthread_join(w[i].tid, NULL);
-			assert_int_equal(w[i].rc, 0);
-		}
+	pthread_barrier_init(&bar, NULL, N + 1);
+	for (int i = 0; i < N; i++) {
+		r[i] = (struct racer){ &e, &bar, rounds, &failed, 0 };
+		pthread_create(&r[i].tid, NULL, event_racer, &r[i]);
 	}
+	for (int i = 0; i < rounds; i++) {
+		pthread_barrier_wait(&bar);
+		if (i % 2) {
+			for (volatile int k = rand_r(&seed) % 4000; k > 0; k--)
+				;
+		} else {
+			wait_sleepers(N);
+		}
+		assert_int_equal(weft_event_set(&e), 0);
+		pthread_barrier_wait(&bar);
+		assert_int_equal(atomic_load(&failed), 0);
+		assert_int_equal(weft_event_clear(&e), 0);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(r[i].tid, NULL);
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(weft_event_destroy(&e), 0);
 }
 
 /* ---- semaphore ---- */
@@ -390,7 +429,7 @@ static void sem_release_n_wakes_n(void **state)
 		w[i] = (struct semwait){ .s = &s };
 		pthread_create(&w[i].tid, NULL, sem_waiter, &w[i]);
 	}
-	sleep_ms(50);
+	wait_sleepers(N);
 	assert_int_equal(weft_sem_release(&s, N), 0);
 	for (int i = 0; i < N; i++) {
 		pthread_join(w[i].tid, NULL);
@@ -400,9 +439,38 @@ static void sem_release_n_wakes_n(void **state)
 	assert_int_equal(weft_sem_destroy(&s), 0);
 }
 
+/* The deadline rule: only WEFT_FOREVER waits forever (see test_queue). */
+static void *negative_deadline_calls(void *arg)
+{
+	int *rc = arg;
+	weft_mutex m = WEFT_MUTEX_INIT;
+	weft_cond c = WEFT_COND_INIT;
+	weft_event e = WEFT_EVENT_INIT;
+	weft_sem s = WEFT_SEM_INIT(0);
+
+	weft_mutex_lock(&m);
+	rc[0] = weft_mutex_lock_until(&m, -2);
+	rc[1] = weft_cond_wait(&c, &m, -3);
+	rc[2] = weft_event_wait(&e, INT64_MIN);
+	rc[3] = weft_sem_acquire(&s, -2);
+	weft_mutex_unlock(&m);
+	return NULL;
+}
+
+static void negative_deadlines_never_wait(void **state)
+{
+	int rc[4] = { 1, 1, 1, 1 };
+
+	(void)state;
+	assert_true(returns_within(negative_deadline_calls, rc, 20));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(rc[i], -ETIMEDOUT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		LEAK_CHECKED(negative_deadlines_never_wait),
 		LEAK_CHECKED(bad_input),
 		LEAK_CHECKED(mutex_basics),
 		LEAK_CHECKED(mutex_deadline_and_handoff),

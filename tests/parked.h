@@ -1,0 +1,31 @@
+/*
+ * Waiting until threads really sleep in park (the futex), through park's
+ * test-only count: a test that claims to exercise the slow path (a wake
+ * of a parked waiter) waits for this instead of sleeping and hoping.
+ */
+#ifndef WEFT_TEST_PARKED_H
+#define WEFT_TEST_PARKED_H
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "park/park.h"
+#include "weft/base.h"
+
+/* Until at least n threads sleep in park; fails the test after 60 s. */
+static inline void wait_sleepers(uint32_t n)
+{
+	int64_t dl = weft_now() + 60 * WEFT_SEC;
+
+	while (weft__park_sleepers() < n) {
+		if (weft_now() > dl) {
+			fprintf(stderr, "wait_sleepers: %u of %u asleep\n",
+				weft__park_sleepers(), n);
+			abort();
+		}
+		sched_yield();
+	}
+}
+
+#endif
