@@ -656,9 +656,40 @@ static void negative_deadlines_never_wait(void **state)
 	assert_int_equal(rc[3], -ETIMEDOUT);
 }
 
+/* Every call accepts NULL: an error code or the documented value. */
+static void null_handles(void **state)
+{
+	weft_queue *q;
+	void *item;
+
+	(void)state;
+	assert_int_equal(weft_queue_new(NULL, 4), -EINVAL);
+	assert_int_equal(weft_queue_new(&q, 0), -EINVAL);
+	assert_null(q);
+	weft_queue_free(NULL);
+	assert_int_equal(weft_queue_put(NULL, V(1), 0), -EINVAL);
+	assert_int_equal(weft_queue_get(NULL, &item, 0), -EINVAL);
+	assert_int_equal(weft_queue_try_put(NULL, V(1)), -EINVAL);
+	assert_int_equal(weft_queue_try_get(NULL, &item), -EINVAL);
+	assert_int_equal(weft_queue_size(NULL), 0);
+	assert_int_equal(weft_queue_capacity(NULL), 0);
+	assert_true(weft_queue_empty(NULL));
+	assert_false(weft_queue_full(NULL));
+	assert_false(weft_queue_is_closed(NULL));
+	assert_int_equal(weft_queue_close(NULL), -EINVAL);
+	assert_int_equal(weft_queue_shutdown(NULL, true, NULL, NULL), -EINVAL);
+	assert_int_equal(weft_queue_task_done(NULL), -EINVAL);
+	assert_int_equal(weft_queue_join(NULL, 0), -EINVAL);
+	assert_int_equal(weft_queue_new(&q, 2), 0);
+	assert_int_equal(weft_queue_get(q, NULL, 0), -EINVAL);
+	assert_int_equal(weft_queue_try_get(q, NULL), -EINVAL);
+	weft_queue_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		LEAK_CHECKED(null_handles),
 		LEAK_CHECKED(negative_deadlines_never_wait),
 		LEAK_CHECKED(bad_input),
 		LEAK_CHECKED(fifo_full_empty),

@@ -467,9 +467,47 @@ static void negative_deadlines_never_wait(void **state)
 		assert_int_equal(rc[i], -ETIMEDOUT);
 }
 
+/* Every call accepts NULL: -EINVAL or the documented value. */
+static void null_handles(void **state)
+{
+	weft_mutex m = WEFT_MUTEX_INIT;
+
+	(void)state;
+	assert_int_equal(weft_mutex_init(NULL), -EINVAL);
+	assert_int_equal(weft_mutex_destroy(NULL), -EINVAL);
+	assert_int_equal(weft_mutex_lock(NULL), -EINVAL);
+	assert_int_equal(weft_mutex_lock_until(NULL, 0), -EINVAL);
+	assert_int_equal(weft_mutex_trylock(NULL), -EINVAL);
+	assert_int_equal(weft_mutex_unlock(NULL), -EINVAL);
+	assert_false(weft_mutex_is_locked(NULL));
+	assert_int_equal(weft_cond_init(NULL), -EINVAL);
+	assert_int_equal(weft_cond_destroy(NULL), -EINVAL);
+	assert_int_equal(weft_cond_wait(NULL, &m, 0), -EINVAL);
+	assert_int_equal(weft_cond_signal(NULL), -EINVAL);
+	assert_int_equal(weft_cond_broadcast(NULL), -EINVAL);
+	assert_int_equal(weft_event_init(NULL), -EINVAL);
+	assert_int_equal(weft_event_destroy(NULL), -EINVAL);
+	assert_int_equal(weft_event_set(NULL), -EINVAL);
+	assert_int_equal(weft_event_clear(NULL), -EINVAL);
+	assert_false(weft_event_is_set(NULL));
+	assert_int_equal(weft_event_wait(NULL, 0), -EINVAL);
+	assert_int_equal(weft_sem_init(NULL, 1), -EINVAL);
+	assert_int_equal(weft_sem_destroy(NULL), -EINVAL);
+	assert_int_equal(weft_sem_acquire(NULL, 0), -EINVAL);
+	assert_int_equal(weft_sem_try_acquire(NULL), -EINVAL);
+	assert_int_equal(weft_sem_release(NULL, 1), -EINVAL);
+	assert_int_equal(weft_sem_value(NULL), -EINVAL);
+	{
+		weft_cond c = WEFT_COND_INIT;
+
+		assert_int_equal(weft_cond_wait(&c, NULL, 0), -EINVAL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		LEAK_CHECKED(null_handles),
 		LEAK_CHECKED(negative_deadlines_never_wait),
 		LEAK_CHECKED(bad_input),
 		LEAK_CHECKED(mutex_basics),

@@ -77,7 +77,10 @@ WEFT_API int weft_queue_get(weft_queue *q, void **item, int64_t deadline);
 WEFT_API int weft_queue_try_put(weft_queue *q, void *item);
 WEFT_API int weft_queue_try_get(weft_queue *q, void **item);
 
-/* Snapshots: exact only when nobody else uses the queue meanwhile. */
+/*
+ * Snapshots: exact only when nobody else uses the queue meanwhile. A NULL
+ * queue reads as empty, not full, not closed, size and capacity 0.
+ */
 WEFT_API size_t weft_queue_size(weft_queue *q);
 WEFT_API size_t weft_queue_capacity(weft_queue *q);
 WEFT_API bool weft_queue_empty(weft_queue *q);

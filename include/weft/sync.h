@@ -78,6 +78,7 @@ WEFT_API int weft_mutex_trylock(weft_mutex *m);
  * thread may unlock a locked mutex (there is no owner).
  */
 WEFT_API int weft_mutex_unlock(weft_mutex *m);
+/* false for NULL. */
 WEFT_API bool weft_mutex_is_locked(weft_mutex *m);
 
 /* ---- condition variable: threading.Condition ---- */
@@ -120,6 +121,7 @@ WEFT_API int weft_event_destroy(weft_event *e);
 /* Set the flag and wake every waiter. Stays set until cleared. */
 WEFT_API int weft_event_set(weft_event *e);
 WEFT_API int weft_event_clear(weft_event *e);
+/* false for NULL. */
 WEFT_API bool weft_event_is_set(weft_event *e);
 /* Wait until the flag is set: 0 (set), -ETIMEDOUT. */
 WEFT_API int weft_event_wait(weft_event *e, int64_t deadline);
@@ -143,7 +145,7 @@ WEFT_API int weft_sem_acquire(weft_sem *s, int64_t deadline);
 WEFT_API int weft_sem_try_acquire(weft_sem *s);
 /* Give back n units (n >= 1), waking up to n waiters. -EOVERFLOW past INT32_MAX. */
 WEFT_API int weft_sem_release(weft_sem *s, unsigned n);
-/* Units available now (a snapshot). */
+/* Units available now (a snapshot); -EINVAL for NULL. */
 WEFT_API int weft_sem_value(weft_sem *s);
 
 #ifdef __cplusplus
