@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "busy.h"
 #include "peer.h"
+#include "result.h"
 #include "weft/queue.h"
 #include "weft/sync.h"
 
@@ -272,7 +274,7 @@ static void print_row(const char *what, double ns, double weft_ns)
 
 int main(int argc, char **argv)
 {
-	bool peers = true, weft_only = false;
+	bool peers = true, weft_only = false, busy = false;
 	struct peer_fig pf = { { 0, 0 }, { 0, 0 } };
 	double wq[2], ring[2], wm, pm;
 	char cmd[1024];
@@ -287,10 +289,12 @@ int main(int argc, char **argv)
 			peers = false;
 		else if (!strcmp(argv[i], "--weft-only")) /* for strace -c */
 			weft_only = true, peers = false;
+		else if (!strcmp(argv[i], "--busy"))
+			busy = true;
 		else {
 			fprintf(stderr,
 				"usage: %s [-n items] [-r reps] [--no-peers] "
-				"[--weft-only]\n",
+				"[--weft-only] [--busy]\n",
 				argv[0]);
 			return 2;
 		}
@@ -299,9 +303,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_queue: -n >= 1000, -r >= 1\n");
 		return 2;
 	}
+	if (busy && busy_start() < 0)
+		return 1;
 	printf("bench_queue: %ld items per run, capacity %d, median of %d "
-	       "runs\n",
-	       n_items, CAP, reps);
+	       "runs%s\n",
+	       n_items, CAP, reps,
+	       busy ? ", one core busy with a spinning process" : "");
 	for (int s = 0; s < 2; s++) {
 		wq[s] = run_median(true, shapes[s][0], shapes[s][1]);
 		ring[s] = weft_only ? 0
@@ -336,5 +343,26 @@ int main(int argc, char **argv)
 	printf("\nuncontended lock+unlock, ns per pair\n");
 	print_row("weft_mutex", wm, wm);
 	print_row("pthread_mutex", pm, wm);
+	busy_stop();
+	printf("\n");
+	for (int s = 0; s < 2; s++) {
+		char name[64];
+		const char *mode = busy ? "_busy" : "";
+
+		snprintf(name, sizeof(name), "queue_%dx%d%s", shapes[s][0],
+			 shapes[s][1], mode);
+		print_result(name, wq[s], "go_chan", pf.go[s], "ns/item",
+			     false);
+		snprintf(name, sizeof(name), "queue_%dx%d_vs_condvar%s",
+			 shapes[s][0], shapes[s][1], mode);
+		print_result(name, wq[s], "mutex_condvar", ring[s], "ns/item",
+			     false);
+		snprintf(name, sizeof(name), "queue_%dx%d_vs_python%s",
+			 shapes[s][0], shapes[s][1], mode);
+		print_result(name, wq[s], "py_queue", pf.py[s], "ns/item",
+			     false);
+	}
+	print_result(busy ? "mutex_pair_busy" : "mutex_pair", wm, "pthread", pm,
+		     "ns/pair", false);
 	return 0;
 }
