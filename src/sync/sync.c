@@ -26,7 +26,11 @@
 #define M_LOCKED 1u
 #define M_PARKED 2u
 
-/* Spins before parking: a wait shorter than ~2 µs never sleeps. */
+/*
+ * Spins before parking (park's backoff, no yields: a lock holder runs on
+ * another CPU or is descheduled, and a yield would not bring it back
+ * sooner than the futex does): a wait shorter than ~2 µs never sleeps.
+ */
 #define MUTEX_SPINS 100
 #define SEM_SPINS 100
 
@@ -118,11 +122,12 @@ static bool mutex_try(weft_mutex *m)
 __attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
 						     int64_t deadline)
 {
+	struct weft__backoff b = WEFT__BACKOFF(MUTEX_SPINS, 0);
 	struct weft__waiter w;
 	uint32_t s;
 	int rc;
 
-	for (int i = 0; i < MUTEX_SPINS; i++) {
+	do {
 		s = atomic_load_explicit(&M(m)->state, memory_order_relaxed);
 		if (!(s & M_LOCKED)) {
 			if (mutex_try(m))
@@ -131,8 +136,7 @@ __attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
 		}
 		if (s & M_PARKED)
 			break; /* others already sleep: join them */
-		weft__cpu_relax();
-	}
+	} while (weft__backoff(&b));
 	for (;;) {
 		if (mutex_try(m))
 			return 0;
@@ -387,16 +391,16 @@ int weft_sem_try_acquire(weft_sem *s)
 
 int weft_sem_acquire(weft_sem *s, int64_t deadline)
 {
+	struct weft__backoff b = WEFT__BACKOFF(SEM_SPINS, 0);
 	struct weft__waiter w;
 	int rc;
 
 	if (!s)
 		return -EINVAL;
-	for (int i = 0; i < SEM_SPINS; i++) {
+	do {
 		if (sem_try(s))
 			return 0;
-		weft__cpu_relax();
-	}
+	} while (weft__backoff(&b));
 	for (;;) {
 		if (sem_try(s))
 			return 0;
