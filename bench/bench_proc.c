@@ -65,7 +65,7 @@ static double peer(const char *mode, long arg)
 									   " pe"
 									   "e"
 									   "r");
-	check(weft_proc_wait(p, WEFT_FOREVER, &status), "python peer");
+	check(weft_proc_wait(p, &status, WEFT_FOREVER), "python peer");
 	weft_proc_free(p);
 	check(weft_buf_reserve(&out, 1), "buf");
 	out.data[out.len] = 0;
@@ -91,7 +91,7 @@ static double weft_spawns(int n)
 
 		check(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv }),
 		      "spawn");
-		check(weft_proc_wait(p, WEFT_FOREVER, &status), "wait");
+		check(weft_proc_wait(p, &status, WEFT_FOREVER), "wait");
 		weft_proc_free(p);
 	}
 	return (now_ms() - t0) * 1e6 / n;
@@ -169,7 +169,7 @@ static double weft_pipelines(int n)
 		check(weft_pipeline_communicate(pl[i], data, sizeof(data), &out,
 						NULL, WEFT_FOREVER),
 		      "communicate");
-		check(weft_pipeline_wait(pl[i], WEFT_FOREVER, &status), "wait");
+		check(weft_pipeline_wait(pl[i], &status, WEFT_FOREVER), "wait");
 		if (status != 0 || out.len != 64) {
 			fprintf(stderr, "bench_proc: pipeline failed (%d)\n",
 				status);
@@ -214,7 +214,7 @@ static double weft_communicate(const char *in, size_t n, weft_buf *out)
 	check(weft_proc_communicate(p, in, n, out, NULL, WEFT_FOREVER), "commun"
 									"icat"
 									"e");
-	check(weft_proc_wait(p, WEFT_FOREVER, &status), "wait");
+	check(weft_proc_wait(p, &status, WEFT_FOREVER), "wait");
 	dt = now_ms() - t0;
 	weft_proc_free(p);
 	if (out->len != n || memcmp(out->data, in, n) != 0) {

@@ -28,7 +28,7 @@ static int run_child(weft_spawn_opts o, weft_buf *out, int *status)
 		return rc;
 	rc = weft_proc_communicate(p, NULL, 0, out, NULL, SOON);
 	assert_int_equal(rc, 0);
-	rc = weft_proc_wait(p, SOON, status);
+	rc = weft_proc_wait(p, status, SOON);
 	weft_proc_free(p);
 	return rc;
 }
@@ -56,11 +56,11 @@ static void exit_codes(void **state)
 			weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv }),
 			0);
 		assert_true(weft_proc_pid(p) > 0);
-		assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+		assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 		assert_int_equal(status, code);
 		/* Reaped: the same answer again, at once. */
 		status = -1;
-		assert_int_equal(weft_proc_wait(p, 0, &status), 0);
+		assert_int_equal(weft_proc_wait(p, &status, 0), 0);
 		assert_int_equal(status, code);
 		assert_int_equal(weft_proc_send_signal(p, SIGTERM), -ESRCH);
 		weft_proc_free(p);
@@ -125,7 +125,7 @@ static void path_lookup_and_exec_errors(void **state)
 							.env = good_path,
 							.env_replace = true }),
 		0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
 
@@ -135,7 +135,7 @@ static void path_lookup_and_exec_errors(void **state)
 					 &(weft_spawn_opts){ .argv = named,
 							     .file = CHILD }),
 			 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, 7);
 	weft_proc_free(p);
 }
@@ -222,7 +222,7 @@ static void bad_input_is_an_error_code(void **state)
 				&(weft_spawn_opts){ .argv = argv,
 						    .in = WEFT_CHAIN(src) }),
 		-EINVAL);
-	assert_int_equal(weft_proc_wait(src, SOON, NULL), 0);
+	assert_int_equal(weft_proc_wait(src, NULL, SOON), 0);
 	weft_proc_free(src);
 	/* communicate with input but no stdin pipe */
 	assert_int_equal(
@@ -233,7 +233,7 @@ static void bad_input_is_an_error_code(void **state)
 			 -EINVAL);
 	assert_int_equal(weft_proc_send_signal(p, -1), -EINVAL);
 	assert_int_equal(weft_proc_send_signal(p, 1000), -EINVAL);
-	assert_int_equal(weft_proc_wait(p, SOON, NULL), 0);
+	assert_int_equal(weft_proc_wait(p, NULL, SOON), 0);
 	weft_proc_free(p);
 	weft_proc_free(NULL);
 	assert_int_equal(weft_pipeline_spawn(NULL, NULL, 0, NULL), -EINVAL);
@@ -314,7 +314,7 @@ static void working_directory(void **state)
 								 .cwd = "/us"
 									"r" }),
 			 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
 	weft_buf_free(&out);
@@ -345,7 +345,7 @@ static void large_io_both_ways(void **state)
 							.err = WEFT_PIPE }),
 		0);
 	assert_int_equal(weft_proc_communicate(p, in, n, &out, &err, SOON), 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	assert_int_equal(out.len, n);
 	assert_true(memcmp(out.data, in, n) == 0);
@@ -366,7 +366,7 @@ static void large_io_both_ways(void **state)
 		0);
 	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, &err, SOON),
 			 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	assert_int_equal(out.len, n);
 	assert_int_equal(err.len, n);
@@ -408,7 +408,7 @@ static void communicate_deadline_keeps_data(void **state)
 			 0);
 	assert_string_equal(str(&out),
 			    "hello\n"); /* nothing lost, nothing twice */
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, -SIGKILL);
 	weft_proc_free(p);
 
@@ -421,7 +421,7 @@ static void communicate_deadline_keeps_data(void **state)
 						    .out = WEFT_PIPE,
 						    .err = WEFT_TO_STDOUT }),
 		0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, 0), 0);
 	assert_string_equal(str(&out), "out\nerr\n");
 	weft_proc_free(p);
@@ -453,7 +453,7 @@ static void communicate_resumes_input(void **state)
 	assert_int_equal(weft_proc_communicate(p, in, n, &out, NULL, SOON), 0);
 	assert_int_equal(out.len, n);
 	assert_true(memcmp(out.data, in, n) == 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
 	free(in);
@@ -475,7 +475,7 @@ static void child_ignores_input(void **state)
 							     .in = WEFT_PIPE }),
 			 0);
 	assert_int_equal(weft_proc_communicate(p, in, n, NULL, NULL, SOON), 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
 	free(in);
@@ -496,21 +496,21 @@ static void wait_deadline_and_signals(void **state)
 	assert_int_equal(
 		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
 	t0 = weft_now();
-	assert_int_equal(weft_proc_wait(p, t0 + 200 * WEFT_MSEC, &status),
+	assert_int_equal(weft_proc_wait(p, &status, t0 + 200 * WEFT_MSEC),
 			 -ETIMEDOUT);
 	dt = weft_now() - t0;
 	assert_true(dt >= 200 * WEFT_MSEC);
 	assert_true(dt < 5 * WEFT_SEC);
 	assert_int_equal(weft_proc_poll(p, &status), -ETIMEDOUT);
 	assert_int_equal(weft_proc_terminate(p), 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, -SIGTERM);
 	weft_proc_free(p);
 
 	assert_int_equal(
 		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
 	assert_int_equal(weft_proc_kill(p), 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, -SIGKILL);
 	assert_int_equal(weft_proc_kill(p), -ESRCH);
 	weft_proc_free(p);
@@ -519,19 +519,9 @@ static void wait_deadline_and_signals(void **state)
 	const char *raiser[] = { CHILD, "raise", "6", NULL };
 	assert_int_equal(
 		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = raiser }), 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, -SIGABRT);
 	weft_proc_free(p);
-}
-
-/* The same waits without pidfds: the waitpid-polling fallback. */
-static void wait_without_pidfd(void **state)
-{
-	(void)state;
-	setenv("WEFT_PROC_NO_PIDFD", "1", 1);
-	wait_deadline_and_signals(state);
-	exit_codes(state);
-	unsetenv("WEFT_PROC_NO_PIDFD");
 }
 
 static void stdio_kinds(void **state)
@@ -566,7 +556,7 @@ static void stdio_kinds(void **state)
 	assert_int_equal(weft_proc_communicate(p, NULL, 0, NULL, &err, SOON),
 			 0);
 	assert_string_equal(str(&err), "err\n");
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	weft_proc_free(p);
 	/* A file of ours as stdout; we keep our fd. */
 	int fd = mkstemp(tmpl);
@@ -577,7 +567,7 @@ static void stdio_kinds(void **state)
 						    .out = WEFT_FD(fd),
 						    .err = WEFT_TO_STDOUT }),
 		0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	weft_proc_free(p);
 	char got[16] = { 0 };
 	assert_int_equal(pread(fd, got, sizeof(got) - 1, 0), 8);
@@ -748,11 +738,11 @@ static void chaining_three_processes(void **state)
 	assert_int_equal(weft_proc_communicate(c, NULL, 0, &out, NULL, SOON),
 			 0);
 	assert_string_equal(str(&out), "1000000\n");
-	assert_int_equal(weft_proc_wait(a, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(a, &status, SOON), 0);
 	assert_int_equal(status, 0);
-	assert_int_equal(weft_proc_wait(b, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(b, &status, SOON), 0);
 	assert_int_equal(status, 0);
-	assert_int_equal(weft_proc_wait(c, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(c, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(a);
 	weft_proc_free(b);
@@ -784,7 +774,7 @@ static void pipeline_reports_failing_stage(void **state)
 	assert_int_equal(weft_pipeline_communicate(pl, in, n, &out, errs, SOON),
 			 0);
 	assert_string_equal(str(&out), "1048576\n");
-	assert_int_equal(weft_pipeline_wait(pl, SOON, &status), 0);
+	assert_int_equal(weft_pipeline_wait(pl, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	assert_int_equal(weft_pipeline_failed_stage(pl), -1);
 	weft_pipeline_free(pl);
@@ -800,7 +790,7 @@ static void pipeline_reports_failing_stage(void **state)
 	assert_int_equal(weft_pipeline_communicate(pl, in, n, &out, errs, SOON),
 			 0);
 	assert_string_equal(str(&out), "0\n");
-	assert_int_equal(weft_pipeline_wait(pl, SOON, &status), 0);
+	assert_int_equal(weft_pipeline_wait(pl, &status, SOON), 0);
 	assert_int_equal(status, 3);
 	assert_int_equal(weft_pipeline_failed_stage(pl), 1);
 	int s0, s1, s2;
@@ -831,12 +821,12 @@ static void pipeline_reports_failing_stage(void **state)
 	weft_spawn_opts stuck[] = { { .argv = cat, .in = WEFT_PIPE },
 				    { .argv = cat } };
 	assert_int_equal(weft_pipeline_spawn(&pl, stuck, 2, NULL), 0);
-	assert_int_equal(weft_pipeline_wait(pl, weft_now() + 50 * WEFT_MSEC,
-					    &status),
+	assert_int_equal(weft_pipeline_wait(pl, &status,
+					    weft_now() + 50 * WEFT_MSEC),
 			 -ETIMEDOUT);
-	assert_int_equal(weft_pipeline_status(pl, 0, &s0), -EBUSY);
+	assert_int_equal(weft_pipeline_status(pl, 0, &s0), -EAGAIN);
 	assert_int_equal(weft_pipeline_send_signal(pl, SIGKILL), 0);
-	assert_int_equal(weft_pipeline_wait(pl, SOON, &status), 0);
+	assert_int_equal(weft_pipeline_wait(pl, &status, SOON), 0);
 	assert_int_equal(status, -SIGKILL);
 	weft_pipeline_free(pl);
 	for (int i = 0; i < 3; i++)
@@ -880,7 +870,7 @@ static void many_spawns_leak_nothing(void **state)
 					 0);
 			assert_int_equal(out.len, 8);
 		}
-		assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+		assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 		assert_int_equal(status, 0);
 		weft_proc_free(p);
 	}
@@ -910,7 +900,7 @@ static void *spawn_worker(void *arg)
 			continue;
 		}
 		weft_proc_communicate(p, NULL, 0, &out, NULL, SOON);
-		weft_proc_wait(p, SOON, &status);
+		weft_proc_wait(p, &status, SOON);
 		weft_proc_free(p);
 		str(&out);
 		if (status != 0 || strcmp(out.data, "0 1 2\n") != 0)
@@ -954,7 +944,7 @@ static void signal_from_another_thread(void **state)
 	assert_int_equal(
 		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
 	assert_int_equal(pthread_create(&t, NULL, killer, p), 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, -SIGKILL);
 	pthread_join(t, &rc);
 	assert_int_equal((long)rc, 0);
@@ -1009,7 +999,7 @@ static void interrupted_calls_are_retried(void **state)
 	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, SOON),
 			 0);
 	assert_string_equal(str(&out), "tick\n");
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
 
@@ -1017,7 +1007,7 @@ static void interrupted_calls_are_retried(void **state)
 		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper,
 							.out = WEFT_DEVNULL }),
 		0);
-	assert_int_equal(weft_proc_wait(p, WEFT_FOREVER, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, WEFT_FOREVER), 0);
 	assert_int_equal(status, 0);
 	weft_proc_free(p);
 
@@ -1032,7 +1022,7 @@ static void interrupted_calls_are_retried(void **state)
 		weft_proc_communicate(p, in, sizeof(in), &out, NULL, SOON), 0);
 	assert_int_equal(out.len, sizeof(in));
 	assert_true(memcmp(out.data, in, sizeof(in)) == 0);
-	assert_int_equal(weft_proc_wait(p, SOON, &status), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
 	weft_proc_free(p);
 
 	atomic_store(&ps.stop, true);
@@ -1054,7 +1044,6 @@ int main(void)
 		LEAK_CHECKED(communicate_resumes_input),
 		LEAK_CHECKED(child_ignores_input),
 		LEAK_CHECKED(wait_deadline_and_signals),
-		LEAK_CHECKED(wait_without_pidfd),
 		LEAK_CHECKED(stdio_kinds),
 		LEAK_CHECKED(process_group_and_session),
 		LEAK_CHECKED(child_signal_state_is_clean),
