@@ -7,7 +7,10 @@
 #include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -1031,6 +1034,631 @@ static void interrupted_calls_are_retried(void **state)
 	weft_buf_free(&out);
 }
 
+/*
+ * Issue 7, bug 1: a child keeping stdout and stderr busy forever. The
+ * deadline must hold (communicate used to look at it only when poll()
+ * found nothing ready, and read gigabytes past it). A watchdog kills the
+ * group well past the deadline, so a regression fails instead of hanging.
+ */
+struct watchdog {
+	weft_proc *p;
+	int64_t at;
+	atomic_bool stop, fired;
+};
+
+static void *watchdog_thread(void *arg)
+{
+	struct watchdog *w = arg;
+
+	while (!atomic_load(&w->stop) && weft_now() < w->at)
+		usleep(10 * 1000);
+	if (!atomic_load(&w->stop)) {
+		atomic_store(&w->fired, true);
+		weft_proc_signal_group(w->p, SIGKILL);
+	}
+	return NULL;
+}
+
+static void communicate_deadline_holds_with_busy_pipes(void **state)
+{
+	const char *argv[] = { "/bin/sh", "-c",
+			       "cat /dev/zero >&2 & exec cat /dev/zero", NULL };
+	struct watchdog w;
+	weft_buf out = { 0 }, err = { 0 };
+	weft_proc *p;
+	pthread_t t;
+	int64_t t0, dt, deadline;
+	int status, rc;
+
+	(void)state;
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv,
+							.out = WEFT_PIPE,
+							.err = WEFT_PIPE,
+							.new_process_group =
+								true }),
+		0);
+	t0 = weft_now();
+	deadline = t0 + 200 * WEFT_MSEC;
+	w.p = p;
+	w.at = deadline + 5 * WEFT_SEC;
+	atomic_init(&w.stop, false);
+	atomic_init(&w.fired, false);
+	assert_int_equal(pthread_create(&t, NULL, watchdog_thread, &w), 0);
+	rc = weft_proc_communicate(p, NULL, 0, &out, &err, deadline);
+	dt = weft_now() - t0;
+	atomic_store(&w.stop, true);
+	pthread_join(t, NULL);
+	fprintf(stderr, "busy pipes: %.0f ms, %zu + %zu bytes read\n",
+		(double)dt / 1e6, out.len, err.len);
+	assert_false(atomic_load(&w.fired));
+	assert_int_equal(rc, -ETIMEDOUT);
+	assert_true(dt >= 200 * WEFT_MSEC);
+	assert_true(dt <
+		    200 * WEFT_MSEC + WEFT_SEC); /* generous: not a bench */
+	/* Memory: what is buffered is what was read, and nothing runs away. */
+	assert_true(out.cap <= 2 * out.len + (1u << 20));
+	assert_true(err.cap <= 2 * err.len + (1u << 20));
+	assert_true(out.len + err.len < (2ull << 30));
+	/* Everything read is the child's zeros. */
+	for (size_t i = 0; i < out.len; i += 4093)
+		assert_int_equal(out.data[i], 0);
+	assert_int_equal(weft_proc_signal_group(p, SIGKILL), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
+	assert_int_equal(status, -SIGKILL);
+	out.len = err.len = 0;
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, &err, SOON),
+			 0);
+	weft_proc_free(p);
+	weft_buf_free(&out);
+	weft_buf_free(&err);
+}
+
+/*
+ * Issue 7, bug 2: with SIGCHLD ignored the kernel reaps children as they
+ * exit. spawn used to lose the race to pidfd_open() (-ESRCH, after a
+ * SIGKILL to a pid it no longer owned). Now every spawn succeeds and wait
+ * says the status is lost (-ECHILD), promptly.
+ */
+static void sigchld_ignored(void **state)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	const char *quick[] = { CHILD, "exit", "3", NULL };
+	const char *both[] = { CHILD, "both", NULL };
+	weft_buf out = { 0 };
+	int failed = 0, lost = 0, status;
+	weft_proc *p;
+
+	(void)state;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGCHLD, &ign, &old);
+	for (int i = 0; i < 500; i++) {
+		int rc = weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = quick });
+
+		if (rc < 0) {
+			fprintf(stderr, "spawn %d: %s\n", i, weft_strerror(rc));
+			failed++;
+			continue;
+		}
+		rc = weft_proc_wait(p, &status, SOON);
+		if (rc == -ECHILD)
+			lost++;
+		else
+			assert_int_equal(rc, 0); /* never -ETIMEDOUT: no hang */
+		weft_proc_free(p);
+	}
+	fprintf(stderr, "SIGCHLD ignored: %d of 500 spawns failed, %d lost\n",
+		failed, lost);
+	assert_int_equal(failed, 0);
+	assert_int_equal(lost, 500); /* the kernel reaped every one */
+
+	/* Pipes still work; the status is lost, every time; no signal. */
+	assert_int_equal(
+		weft_proc_spawn(&p,
+				&(weft_spawn_opts){ .argv = both,
+						    .out = WEFT_PIPE,
+						    .err = WEFT_TO_STDOUT }),
+		0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, NULL, SOON),
+			 0);
+	assert_string_equal(out.data, "out\nerr\n");
+	assert_int_equal(weft_proc_wait(p, &status, WEFT_FOREVER), -ECHILD);
+	assert_int_equal(weft_proc_wait(p, &status, 0), -ECHILD);
+	assert_int_equal(weft_proc_kill(p), -ESRCH);
+	weft_proc_free(p);
+	/* An exec error is still spawn's error (the child side failed). */
+	assert_int_equal(weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = quick,
+								 .cwd = "/nonex"
+									"istent"
+									"-wef"
+									"t" }),
+			 -ENOENT);
+	sigaction(SIGCHLD, &old, NULL);
+	weft_buf_free(&out);
+}
+
+/* Bug 2 again: another thread reaping with waitpid(-1) all the time. */
+struct reaper {
+	atomic_bool stop;
+	atomic_long reaped;
+};
+
+static void *reaper_thread(void *arg)
+{
+	struct reaper *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+
+		if (pid > 0)
+			atomic_fetch_add(&r->reaped, 1);
+		else
+			usleep(50);
+	}
+	return NULL;
+}
+
+static void foreign_reaper_never_breaks_spawn(void **state)
+{
+	struct reaper r;
+	const char *quick[] = { CHILD, "exit", "0", NULL };
+	const char *sleeper[] = { CHILD, "sleep", "30000", NULL };
+	int failed = 0, lost = 0, status;
+	weft_proc *p;
+	pthread_t t;
+
+	(void)state;
+	atomic_init(&r.stop, false);
+	atomic_init(&r.reaped, 0);
+	assert_int_equal(pthread_create(&t, NULL, reaper_thread, &r), 0);
+	for (int i = 0; i < 500; i++) {
+		int rc = weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = quick });
+
+		if (rc < 0) {
+			fprintf(stderr, "spawn %d: %s\n", i, weft_strerror(rc));
+			failed++;
+			continue;
+		}
+		rc = weft_proc_wait(p, &status, SOON);
+		if (rc == -ECHILD) {
+			lost++;
+			/* Reaped by the other thread: its pid is free for
+			 * anyone, and weft must not signal it. */
+			assert_int_equal(weft_proc_kill(p), -ESRCH);
+			assert_int_equal(weft_proc_send_signal(p, 0), -ESRCH);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(status, 0);
+		}
+		weft_proc_free(p);
+	}
+	/* A long-running child reaped by the other thread after a kill. */
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
+	assert_int_equal(weft_proc_kill(p), 0);
+	int rc = weft_proc_wait(p, &status, SOON);
+	assert_true(rc == -ECHILD || (rc == 0 && status == -SIGKILL));
+	weft_proc_free(p);
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	fprintf(stderr, "foreign reaper: %d of 500 spawns failed, %d lost\n",
+		failed, lost);
+	assert_int_equal(failed, 0);
+}
+
+/*
+ * Issue 7, bug 7: one pass_fd at a high number. The child keeps exactly
+ * 0, 1, 2 and that fd; the holes are closed by range (bench_proc shows
+ * the cost no longer grows with the number; no timing here).
+ */
+static void pass_fd_at_a_high_number(void **state)
+{
+	struct rlimit rl, old;
+	weft_buf out = { 0 };
+	int fds[2], high, got[64], n, status;
+	const char *argv[] = { CHILD, "fds", NULL };
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	if (rl.rlim_cur < 20000 && rl.rlim_max >= 20000)
+		rl.rlim_cur = 20000;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	high = rl.rlim_cur >= 20000 ? 19990 : (int)rl.rlim_cur - 10;
+	assert_int_equal(pipe(fds), 0); /* no O_CLOEXEC: must not leak */
+	assert_int_equal(dup2(fds[1], high), high);
+	assert_int_equal(run_child((weft_spawn_opts){ .argv = argv,
+						      .pass_fds = &high,
+						      .n_pass_fds = 1 },
+				   &out, &status),
+			 0);
+	n = parse_fds(str(&out), got, 64);
+	assert_int_equal(n, 4);
+	assert_int_equal(got[0], 0);
+	assert_int_equal(got[1], 1);
+	assert_int_equal(got[2], 2);
+	assert_int_equal(got[3], high);
+	/* And the pass_fd really is the pipe: the child can write to it. */
+	close(high);
+	close(fds[0]);
+	close(fds[1]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	weft_buf_free(&out);
+}
+
+/* weft_proc_signal_group reaches a shell's children. */
+static bool exits_soon(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&pfd, 1, 20000) == 1;
+}
+
+static void signal_a_process_group(void **state)
+{
+	const char *script[] = { "/bin/sh", "-c",
+				 "sleep 100 >/dev/null & echo $!; sleep 100 "
+				 ">/dev/null & echo $!; "
+				 "wait",
+				 NULL };
+	const char *sleeper[] = { CHILD, "sleep", "30000", NULL };
+	char line[64] = { 0 };
+	size_t len = 0;
+	int kids[2], pidfd[2], status;
+	weft_proc *p;
+
+	(void)state;
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = script,
+							.out = WEFT_PIPE,
+							.new_process_group =
+								true }),
+		0);
+	/* Two pids, one a line: the shell's background children. */
+	while (memchr(line, '\n', len) == strrchr(line, '\n') ||
+	       !strchr(line, '\n')) {
+		ssize_t k = read(weft_proc_stdout(p), line + len,
+				 sizeof(line) - 1 - len);
+		assert_true(k > 0);
+		len += (size_t)k;
+	}
+	assert_int_equal(sscanf(line, "%d %d", &kids[0], &kids[1]), 2);
+	for (int i = 0; i < 2; i++) {
+		pidfd[i] = (int)syscall(SYS_pidfd_open, kids[i], 0);
+		assert_true(pidfd[i] >= 0);
+	}
+	assert_int_equal(weft_proc_signal_group(p, 0), 0);
+	assert_int_equal(weft_proc_signal_group(p, SIGTERM), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
+	assert_int_equal(status, -SIGTERM);
+	for (int i = 0; i < 2; i++) {
+		assert_true(exits_soon(pidfd[i])); /* the whole group died */
+		close(pidfd[i]);
+	}
+	/* Reaped now: refused, nothing is signalled. */
+	assert_int_equal(weft_proc_signal_group(p, SIGTERM), -ESRCH);
+	assert_int_equal(weft_proc_signal_group(p, -1), -EINVAL);
+	weft_proc_free(p);
+
+	/* A new session leads its group too. */
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper,
+							.new_session = true }),
+		0);
+	assert_int_equal(weft_proc_signal_group(p, SIGKILL), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
+	assert_int_equal(status, -SIGKILL);
+	weft_proc_free(p);
+
+	/* Not a group leader: refused (its group is ours). */
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
+	assert_int_equal(weft_proc_signal_group(p, SIGKILL), -EINVAL);
+	assert_int_equal(weft_proc_kill(p), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
+	weft_proc_free(p);
+	assert_int_equal(weft_proc_signal_group(NULL, SIGKILL), -EINVAL);
+}
+
+/* weft_proc_run: subprocess.run, one option at a time. */
+static void run_options(void **state)
+{
+	const char *cat[] = { CHILD, "cat", NULL };
+	const char *both[] = { CHILD, "both", NULL };
+	const char *code[] = { CHILD, "exit", "7", NULL };
+	const char *sleeper[] = { CHILD, "sleep", "30000", "started", NULL };
+	const char *stubborn[] = { "/bin/sh", "-c",
+				   "trap '' TERM; echo started; exec sleep 100",
+				   NULL };
+	const char *missing[] = { "weft-no-such-program-xyz", NULL };
+	weft_run_result r = { 0 };
+	int64_t t0, dt;
+
+	(void)state;
+	/* input and captured stdout */
+	assert_int_equal(weft_proc_run(&r,
+				       &(weft_run_opts){ .spawn.argv = cat,
+							 .input = "hello",
+							 .input_len = 5,
+							 .capture_out = true },
+				       SOON),
+			 0);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out.data, "hello");
+	assert_string_equal(r.err.data, ""); /* not captured: still a string */
+	assert_int_equal(r.err.cap, 0);
+	weft_run_result_free(&r);
+
+	/* empty input: EOF at once (not our stdin) */
+	assert_int_equal(weft_proc_run(&r,
+				       &(weft_run_opts){ .spawn.argv = cat,
+							 .input = "",
+							 .capture_out = true },
+				       SOON),
+			 0);
+	assert_int_equal(r.out.len, 0);
+	assert_string_equal(r.out.data, "");
+	weft_run_result_free(&r);
+
+	/* stdout and stderr apart, then merged */
+	assert_int_equal(weft_proc_run(&r,
+				       &(weft_run_opts){ .spawn.argv = both,
+							 .capture_out = true,
+							 .capture_err = true },
+				       SOON),
+			 0);
+	assert_string_equal(r.out.data, "out\n");
+	assert_string_equal(r.err.data, "err\n");
+	weft_run_result_free(&r);
+	assert_int_equal(
+		weft_proc_run(&r,
+			      &(weft_run_opts){ .spawn.argv = both,
+						.spawn.err = WEFT_TO_STDOUT,
+						.capture_out = true },
+			      SOON),
+		0);
+	assert_string_equal(r.out.data, "out\nerr\n");
+	weft_run_result_free(&r);
+	/* only stderr captured; stdout elsewhere */
+	assert_int_equal(
+		weft_proc_run(&r,
+			      &(weft_run_opts){ .spawn.argv = both,
+						.spawn.out = WEFT_DEVNULL,
+						.capture_err = true },
+			      SOON),
+		0);
+	assert_string_equal(r.out.data, "");
+	assert_string_equal(r.err.data, "err\n");
+	weft_run_result_free(&r);
+
+	/* a failing exit code is a status, not an error; nothing captured */
+	assert_int_equal(
+		weft_proc_run(&r, &(weft_run_opts){ .spawn.argv = code }, SOON),
+		0);
+	assert_int_equal(r.status, 7);
+	weft_run_result_free(&r);
+
+	/* spawn errors are run's */
+	assert_int_equal(
+		weft_proc_run(&r, &(weft_run_opts){ .spawn.argv = missing },
+			      SOON),
+		-ENOENT);
+	weft_run_result_free(&r);
+
+	/* deadline: SIGTERM suffices; output read so far is kept */
+	t0 = weft_now();
+	assert_int_equal(weft_proc_run(&r,
+				       &(weft_run_opts){ .spawn.argv = sleeper,
+							 .capture_out = true },
+				       t0 + 200 * WEFT_MSEC),
+			 -ETIMEDOUT);
+	dt = weft_now() - t0;
+	assert_true(dt < 200 * WEFT_MSEC + WEFT_SEC);
+	assert_int_equal(r.status, -SIGTERM);
+	assert_string_equal(r.out.data, "started\n");
+	weft_run_result_free(&r);
+
+	/* a child that ignores SIGTERM: killed after the grace period */
+	assert_int_equal(
+		weft_proc_run(&r,
+			      &(weft_run_opts){ .spawn.argv = stubborn,
+						.capture_out = true,
+						.grace = 100 * WEFT_MSEC },
+			      weft_now() + 300 * WEFT_MSEC),
+		-ETIMEDOUT);
+	assert_int_equal(r.status, -SIGKILL);
+	assert_string_equal(r.out.data, "started\n");
+	weft_run_result_free(&r);
+
+	/* grace < 0: SIGKILL at once */
+	assert_int_equal(
+		weft_proc_run(&r,
+			      &(weft_run_opts){ .spawn.argv = sleeper,
+						.spawn.out = WEFT_DEVNULL,
+						.grace = -1 },
+			      weft_now() + 50 * WEFT_MSEC),
+		-ETIMEDOUT);
+	assert_int_equal(r.status, -SIGKILL);
+	weft_run_result_free(&r);
+
+	/* bad arguments */
+	assert_int_equal(weft_proc_run(NULL,
+				       &(weft_run_opts){ .spawn.argv = cat },
+				       SOON),
+			 -EINVAL);
+	assert_int_equal(weft_proc_run(&r, NULL, SOON), -EINVAL);
+	assert_int_equal(weft_proc_run(&r,
+				       &(weft_run_opts){ .spawn.argv = cat,
+							 .input_len = 3 },
+				       SOON),
+			 -EINVAL);
+	weft_run_result_free(NULL);
+}
+
+/*
+ * run's deadline with a descendant holding the output pipe: as a group the
+ * whole tree goes; without one, the child is killed and run returns anyway
+ * (it reads what is in the pipe, it does not wait for the descendant).
+ */
+static void run_deadline_with_descendants(void **state)
+{
+	/* The first case's tree dies as a group; in the second, the "sleep 3"
+	 * outlives its killed parent, holding the stdout pipe for 3 s. */
+	const char *tree[] = { "/bin/sh", "-c",
+			       "sleep 3 2>/dev/null & echo started; "
+			       "exec sleep 100",
+			       NULL };
+	weft_run_result r = { 0 };
+	int64_t t0, dt;
+
+	(void)state;
+	t0 = weft_now();
+	assert_int_equal(
+		weft_proc_run(&r,
+			      &(weft_run_opts){ .spawn.argv = tree,
+						.spawn.new_process_group = true,
+						.capture_out = true },
+			      t0 + 200 * WEFT_MSEC),
+		-ETIMEDOUT);
+	dt = weft_now() - t0;
+	assert_true(dt < 200 * WEFT_MSEC + 2 * WEFT_SEC);
+	assert_int_equal(r.status, -SIGTERM);
+	assert_string_equal(r.out.data, "started\n");
+	weft_run_result_free(&r);
+
+	t0 = weft_now();
+	assert_int_equal(weft_proc_run(&r,
+				       &(weft_run_opts){ .spawn.argv = tree,
+							 .capture_out = true,
+							 .grace = -1 },
+				       t0 + 200 * WEFT_MSEC),
+			 -ETIMEDOUT);
+	dt = weft_now() - t0;
+	assert_true(dt < 200 * WEFT_MSEC + 2 * WEFT_SEC); /* not sleep 3 */
+	assert_int_equal(r.status, -SIGKILL);
+	assert_string_equal(r.out.data, "started\n");
+	weft_run_result_free(&r);
+}
+
+/* weft_buf: always a string; an empty stream allocates nothing. */
+static void buf_is_a_string_and_empty_costs_nothing(void **state)
+{
+	const char *quiet[] = { CHILD, "exit", "0", NULL };
+	const char *echo[] = { CHILD, "sleep", "0", "hi", NULL };
+	weft_buf out = { 0 }, err = { 0 };
+	weft_proc *p;
+	int status;
+
+	(void)state;
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = echo,
+							.out = WEFT_PIPE,
+							.err = WEFT_PIPE }),
+		0);
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, &err, SOON),
+			 0);
+	assert_int_equal(out.len, 3);
+	assert_int_equal(out.data[3], '\0');
+	assert_string_equal(out.data, "hi\n");
+	assert_non_null(err.data);
+	assert_int_equal(err.len, 0);
+	assert_int_equal(err.cap, 0); /* nothing reserved */
+	assert_string_equal(err.data, "");
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
+	weft_proc_free(p);
+
+	/* reused (len = 0) and the stream sends nothing: "" again */
+	assert_int_equal(
+		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = quiet,
+							.out = WEFT_PIPE,
+							.err = WEFT_PIPE }),
+		0);
+	out.len = 0;
+	assert_int_equal(weft_proc_communicate(p, NULL, 0, &out, &err, SOON),
+			 0);
+	assert_string_equal(out.data, "");
+	assert_int_equal(err.cap, 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
+	weft_proc_free(p);
+
+	/* the static "" is never freed or realloc'd */
+	assert_int_equal(weft_buf_reserve(&err, 10), 0);
+	assert_true(err.cap >= 10);
+	memcpy(err.data, "x", 2);
+	weft_buf_free(&err);
+	assert_null(err.data);
+	weft_buf_free(&out);
+	assert_int_equal(weft_buf_reserve(NULL, 1), -EINVAL);
+	weft_buf_free(NULL);
+}
+
+/* Every call that takes a handle survives NULL. */
+static void null_handles(void **state)
+{
+	int status = 12345;
+
+	(void)state;
+	assert_int_equal(weft_proc_pid(NULL), -1);
+	assert_int_equal(weft_proc_stdin(NULL), -1);
+	assert_int_equal(weft_proc_stdout(NULL), -1);
+	assert_int_equal(weft_proc_stderr(NULL), -1);
+	assert_int_equal(weft_proc_close_stdin(NULL), -EINVAL);
+	assert_int_equal(weft_proc_wait(NULL, &status, 0), -EINVAL);
+	assert_int_equal(weft_proc_wait(NULL, NULL, WEFT_FOREVER), -EINVAL);
+	assert_int_equal(weft_proc_poll(NULL, &status), -EINVAL);
+	assert_int_equal(status, 12345);
+	assert_int_equal(weft_proc_send_signal(NULL, SIGTERM), -EINVAL);
+	assert_int_equal(weft_proc_terminate(NULL), -EINVAL);
+	assert_int_equal(weft_proc_kill(NULL), -EINVAL);
+	assert_int_equal(weft_proc_signal_group(NULL, SIGTERM), -EINVAL);
+	assert_int_equal(weft_proc_communicate(NULL, NULL, 0, NULL, NULL, 0),
+			 -EINVAL);
+	weft_proc_free(NULL);
+	assert_int_equal(weft_pipeline_len(NULL), 0);
+	assert_null(weft_pipeline_proc(NULL, 0));
+	assert_int_equal(weft_pipeline_communicate(NULL, NULL, 0, NULL, NULL,
+						   0),
+			 -EINVAL);
+	assert_int_equal(weft_pipeline_wait(NULL, &status, 0), -EINVAL);
+	assert_int_equal(weft_pipeline_failed_stage(NULL), -EINVAL);
+	assert_int_equal(weft_pipeline_status(NULL, 0, &status), -EINVAL);
+	assert_int_equal(weft_pipeline_send_signal(NULL, SIGTERM), -EINVAL);
+	weft_pipeline_free(NULL);
+	assert_int_equal(status, 12345);
+}
+
+/* communicate leaves this thread's signal mask as it found it. */
+static void communicate_keeps_the_signal_mask(void **state)
+{
+	size_t n = 4u << 20;
+	char *in = calloc(1, n);
+	const char *argv[] = { CHILD, "exit", "0", NULL };
+	sigset_t block, before, after, pending;
+	weft_proc *p;
+	int status;
+
+	(void)state;
+	/* SIGPIPE blocked by the caller: still blocked after, not pending */
+	sigemptyset(&block);
+	sigaddset(&block, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &block, &before);
+	assert_int_equal(weft_proc_spawn(&p,
+					 &(weft_spawn_opts){ .argv = argv,
+							     .in = WEFT_PIPE }),
+			 0);
+	assert_int_equal(weft_proc_communicate(p, in, n, NULL, NULL, SOON), 0);
+	assert_int_equal(weft_proc_wait(p, &status, SOON), 0);
+	weft_proc_free(p);
+	pthread_sigmask(SIG_SETMASK, NULL, &after);
+	assert_true(sigismember(&after, SIGPIPE));
+	sigpending(&pending);
+	assert_false(sigismember(&pending, SIGPIPE));
+	pthread_sigmask(SIG_SETMASK, &before, NULL);
+	free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1054,6 +1682,16 @@ int main(void)
 		LEAK_CHECKED(signal_from_another_thread),
 		LEAK_CHECKED(interrupted_calls_are_retried),
 		LEAK_CHECKED(many_spawns_leak_nothing),
+		LEAK_CHECKED(communicate_deadline_holds_with_busy_pipes),
+		LEAK_CHECKED(sigchld_ignored),
+		LEAK_CHECKED(foreign_reaper_never_breaks_spawn),
+		LEAK_CHECKED(pass_fd_at_a_high_number),
+		LEAK_CHECKED(signal_a_process_group),
+		LEAK_CHECKED(run_options),
+		LEAK_CHECKED(run_deadline_with_descendants),
+		LEAK_CHECKED(buf_is_a_string_and_empty_costs_nothing),
+		LEAK_CHECKED(null_handles),
+		LEAK_CHECKED(communicate_keeps_the_signal_mask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
