@@ -94,15 +94,17 @@ static void prefault(struct weft__reader *r)
 }
 
 /*
- * Read what is there, up to a bounded amount: 0 if more may come, 1 at EOF,
- * or -errno. A short read is followed by one more, which sees EAGAIN (the
+ * Read what is there, up to a bounded amount (16 reads, and only one more
+ * once the deadline has passed): 0 if more may come, 1 at EOF, or
+ * -errno. A short read is followed by one more, which sees EAGAIN (the
  * writer is alive) or EOF — so a finished child's pipe is emptied and closed
  * in one round. Until a stream has sent something its buffer is not touched:
  * the first read goes to the stack, so an empty stream allocates nothing.
  */
-static int drain(struct weft__reader *r)
+static int drain(struct weft__reader *r, int64_t deadline)
 {
 	char bounce[16 * 1024];
+	bool last = false;
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		weft_buf *b = r->buf;
@@ -133,6 +135,13 @@ static int drain(struct weft__reader *r)
 			if (b) {
 				b->len += (size_t)n;
 				b->data[b->len] = '\0';
+			}
+			/* Past the deadline: one more read (it may see
+			 * EOF), then the caller ends the call. */
+			if (weft__expired(deadline)) {
+				if (last)
+					return 0;
+				last = true;
 			}
 			continue;
 		}
@@ -249,7 +258,7 @@ int weft__communicate(int *in_fd, const char *input, size_t input_len,
 				continue;
 			if (pfd[n++].revents == 0)
 				continue;
-			r = drain(&readers[i]);
+			r = drain(&readers[i], deadline);
 			if (r < 0)
 				rc = r;
 			else if (r > 0)

@@ -42,11 +42,13 @@
  * Kernel: Linux >= 5.9 (clone with CLONE_PIDFD 5.2, waitid(P_PIDFD) 5.4,
  * close_range 5.9).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,6 +475,44 @@ fail:
 	return 127;
 }
 
+/*
+ * ThreadSanitizer intercepts clone() and treats the child as a fork: with
+ * CLONE_VM its bookkeeping lands in our own (shared) runtime state, and the
+ * parent is then taken for a forked child ("starting new threads after
+ * multi-threaded fork"). The child here runs no instrumented code, so the
+ * TSan build calls the C library's clone directly.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+
+typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
+
+static clone_fn libc_clone(void)
+{
+#ifdef WEFT_TSAN
+	static _Atomic(clone_fn) real;
+	clone_fn f = atomic_load_explicit(&real, memory_order_acquire);
+
+	if (!f) {
+		void *h = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+
+		if (h)
+			f = (clone_fn)dlsym(h, "clone");
+		if (!f)
+			f = clone;
+		atomic_store_explicit(&real, f, memory_order_release);
+	}
+	return f;
+#else
+	return clone;
+#endif
+}
+
 /* The child's stack: the child frame and libc's syscall(), nothing more. */
 #define CHILD_STACK (16 * 1024)
 
@@ -495,8 +535,9 @@ static int start_child(struct child_args *a, int err_rd, int *err_wr,
 	sigfillset(&all);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pid = clone(child_main, stack + CHILD_STACK,
-		    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, a, &pidfd);
+	pid = libc_clone()(child_main, stack + CHILD_STACK,
+			   CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, a,
+			   &pidfd);
 	if (pid < 0)
 		e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
