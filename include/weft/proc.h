@@ -266,10 +266,11 @@ WEFT_API void weft_buf_free(weft_buf *b);
 
 /*
  * Send `input` to the child's stdin pipe (then close it), and read its stdout
- * and stderr pipes into `out` and `err` (appending), all at once through
- * poll(), so no size of input or output can deadlock. Returns 0 once stdin is
- * written and closed and stdout and stderr reach EOF — it does not wait for
- * the child to exit; call weft_proc_wait for its status.
+ * and stderr pipes into `out` and `err` (appending), all at once in one loop
+ * that waits on every pipe together, so no size of input or output can
+ * deadlock. Returns 0 once stdin is written and closed and stdout and stderr
+ * reach EOF — it does not wait for the child to exit; call weft_proc_wait
+ * for its status.
  *
  * Streams that are not pipes are skipped; `input` must be NULL/0 when stdin
  * is not a pipe still open. A NULL `out`/`err` discards what that pipe sends

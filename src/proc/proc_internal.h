@@ -13,7 +13,7 @@ struct weft_proc {
 	int pidfd;		   /* from clone(CLONE_PIDFD): always valid */
 	int fd_in, fd_out, fd_err; /* parent's pipe ends, -1 when none */
 	atomic_bool reaped;	   /* set once by wait; read by send_signal */
-	bool lost;		   /* reaped by someone else: status unknown */
+	atomic_bool lost;	   /* reaped by someone else: status unknown */
 	bool group;		   /* leads its own process group */
 	int status;		   /* exit code or -signo, valid once reaped */
 	size_t in_off;		   /* input bytes communicate has written */

@@ -50,7 +50,7 @@ static int try_reap(weft_proc *p)
 		if (errno == EINTR)
 			return 0;
 		if (errno == ECHILD)
-			p->lost = true; /* reaped elsewhere: status lost */
+			atomic_store(&p->lost, true); /* reaped elsewhere */
 		return -errno;
 	}
 	if (si.si_pid == 0)
@@ -73,7 +73,7 @@ int weft_proc_wait(weft_proc *p, int *status, int64_t deadline)
 				*status = p->status;
 			return 0;
 		}
-		if (p->lost)
+		if (atomic_load(&p->lost))
 			return -ECHILD;
 		r = try_reap(p);
 		if (r < 0)
@@ -90,7 +90,7 @@ int weft_proc_send_signal(weft_proc *p, int sig)
 {
 	if (!p || sig < 0 || sig >= NSIG)
 		return -EINVAL;
-	if (atomic_load(&p->reaped) || p->lost)
+	if (atomic_load(&p->reaped) || atomic_load(&p->lost))
 		return -ESRCH;
 	/* Signals this child even if its pid was recycled meanwhile: the
 	 * kernel answers ESRCH once it has been reaped. */
@@ -114,7 +114,7 @@ int weft_proc_signal_group(weft_proc *p, int sig)
 
 	if (!p || sig < 0 || sig >= NSIG || !p->group)
 		return -EINVAL;
-	if (atomic_load(&p->reaped) || p->lost)
+	if (atomic_load(&p->reaped) || atomic_load(&p->lost))
 		return -ESRCH;
 	if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL,
 		    PIDFD_SIGNAL_PROCESS_GROUP) == 0)
