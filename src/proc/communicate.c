@@ -95,11 +95,13 @@ static void prefault(struct weft__reader *r)
 
 /*
  * Read what is there, up to a bounded amount (16 reads, and only one more
- * once the deadline has passed): 0 if more may come, 1 at EOF, or
- * -errno. A short read is followed by one more, which sees EAGAIN (the
- * writer is alive) or EOF — so a finished child's pipe is emptied and closed
- * in one round. Until a stream has sent something its buffer is not touched:
- * the first read goes to the stack, so an empty stream allocates nothing.
+ * once the deadline has passed): 0 if more may come, 1 at EOF, or -errno.
+ * A short read goes back to the wait (the pipe is empty: let it fill), but
+ * once the deadline has passed one more read is made, which sees EOF if the
+ * writer is done — so a past deadline still collects a finished child's
+ * output and EOF in one round. Until a stream has sent something its buffer
+ * is not touched: the first read goes to the stack, so an empty stream
+ * allocates nothing.
  */
 static int drain(struct weft__reader *r, int64_t deadline)
 {
@@ -136,13 +138,17 @@ static int drain(struct weft__reader *r, int64_t deadline)
 				b->len += (size_t)n;
 				b->data[b->len] = '\0';
 			}
-			/* Past the deadline: one more read (it may see
-			 * EOF), then the caller ends the call. */
-			if (weft__expired(deadline)) {
-				if (last)
-					return 0;
-				last = true;
+			if (!weft__expired(deadline)) {
+				if ((size_t)n < room)
+					return 0; /* emptied: back to the wait */
+				continue;
 			}
+			/* Past the deadline: one more read, which sees EOF
+			 * if the writer is done, then the caller ends the
+			 * call. */
+			if (last)
+				return 0;
+			last = true;
 			continue;
 		}
 		if (n == 0)
