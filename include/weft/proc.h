@@ -49,13 +49,15 @@
  *
  * Signals: the child starts with an empty signal mask, and SIGPIPE and
  * SIGXFSZ at their default action even if the parent ignores them (as
- * Python does); handled signals are reset to default by exec.
+ * Python does); handled signals are reset to default in the child before
+ * exec (until exec it shares the parent's memory, so no handler of the
+ * parent may run there).
  *
  * Thread-safety: spawning is thread-safe (many threads may spawn at once). A
  * weft_proc (and a weft_pipeline) is owned by one thread at a time: calls on
- * the same handle must not overlap, except weft_proc_send_signal and
- * weft_pipeline_send_signal, which may be called from any thread while
- * another waits. A weft_buf is plain caller memory with no locking.
+ * the same handle must not overlap, except weft_proc_send_signal,
+ * weft_proc_signal_group and weft_pipeline_send_signal, which may be called
+ * from any thread while another waits. A weft_buf is plain caller memory with no locking.
  *
  * NULL handles: every call that can fail returns -EINVAL for a NULL handle;
  * the accessors give a documented value (weft_proc_pid and weft_proc_stdin/
