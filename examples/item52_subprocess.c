@@ -49,7 +49,7 @@ static int hello(void)
 		return die("spawn echo", rc);
 	rc = weft_proc_communicate(p, NULL, 0, &out, NULL, WEFT_FOREVER);
 	if (rc == 0)
-		rc = weft_proc_wait(p, WEFT_FOREVER, &status);
+		rc = weft_proc_wait(p, &status, WEFT_FOREVER);
 	weft_proc_free(p);
 	if (rc < 0)
 		return die("echo", rc);
@@ -69,7 +69,7 @@ static int poll_child(void)
 	if (rc < 0)
 		return die("spawn sleep", rc);
 	/* Each round does "work" for up to 10 ms while the child runs. */
-	while ((rc = weft_proc_wait(p, weft_now() + 10 * WEFT_MSEC, &status)) ==
+	while ((rc = weft_proc_wait(p, &status, weft_now() + 10 * WEFT_MSEC)) ==
 	       -ETIMEDOUT)
 		polls++;
 	weft_proc_free(p);
@@ -94,7 +94,7 @@ static int parallel_children(void)
 			break;
 	}
 	for (int i = 0; i < n; i++) {
-		weft_proc_wait(p[i], WEFT_FOREVER, NULL);
+		weft_proc_wait(p[i], NULL, WEFT_FOREVER);
 		weft_proc_free(p[i]);
 	}
 	if (n < 10)
@@ -115,11 +115,11 @@ static int deadline(void)
 	rc = weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv });
 	if (rc < 0)
 		return die("spawn sleep", rc);
-	rc = weft_proc_wait(p, t0 + 100 * WEFT_MSEC, &status);
+	rc = weft_proc_wait(p, &status, t0 + 100 * WEFT_MSEC);
 	printf("4. waited %.0f ms for `sleep 10`: %s; ", ms_since(t0),
 	       weft_strerror(rc));
 	weft_proc_terminate(p);
-	rc = weft_proc_wait(p, WEFT_FOREVER, &status);
+	rc = weft_proc_wait(p, &status, WEFT_FOREVER);
 	weft_proc_free(p);
 	if (rc < 0)
 		return die("wait sleep", rc);
@@ -200,7 +200,7 @@ static int encrypt_and_hash(int n, size_t size, const char *const *dgst_argv)
 		r = weft_pipeline_communicate(j->pl, j->data, size, &j->out,
 					      j->errs, WEFT_FOREVER);
 		if (r == 0)
-			r = weft_pipeline_wait(j->pl, WEFT_FOREVER, &status);
+			r = weft_pipeline_wait(j->pl, &status, WEFT_FOREVER);
 		if (r < 0) {
 			rc = rc ? rc : r;
 			continue;

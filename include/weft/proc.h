@@ -17,9 +17,18 @@
  *   rc = weft_proc_communicate(p, data, len, &out, NULL,
  *                              weft_now() + 5 * WEFT_SEC);
  *   int status;
- *   rc = weft_proc_wait(p, WEFT_FOREVER, &status);
+ *   rc = weft_proc_wait(p, &status, WEFT_FOREVER);
  *   weft_proc_free(p);
  *   weft_buf_free(&out);
+ *
+ * Or, for the common case, subprocess.run in one call:
+ *
+ *   weft_run_result r = {0};
+ *   rc = weft_proc_run(&r, &(weft_run_opts){ .spawn.argv = argv,
+ *           .input = data, .input_len = len, .capture_out = true },
+ *           weft_now() + 5 * WEFT_SEC);
+ *   // r.status, r.out.data (NUL-terminated), r.out.len
+ *   weft_run_result_free(&r);
  *
  * Errors from spawn are the exec error itself, reported by spawn: a missing
  * program gives -ENOENT, a file that is not executable -EACCES, a missing
@@ -29,25 +38,39 @@
  * its three stdio fds and the fds listed in pass_fds, and nothing else, even
  * fds of the parent that lack FD_CLOEXEC.
  *
- * Reaping: weft installs no SIGCHLD handler. Each child is reaped by
- * weft_proc_wait (through a pidfd, so a recycled pid is never waited for or
- * signalled). If the program sets SIGCHLD to SIG_IGN or reaps children with
- * waitpid(-1, ...) itself, weft cannot report their statuses (wait gives
- * -ECHILD).
+ * Reaping: weft installs no SIGCHLD handler. Each child is created with its
+ * pidfd (clone(CLONE_PIDFD): no window in which the pid could be reaped and
+ * recycled first) and reaped by weft_proc_wait through it, so a recycled pid
+ * is never waited for or signalled. If the program sets SIGCHLD to SIG_IGN
+ * (the kernel then reaps children itself) or reaps children with
+ * waitpid(-1, ...), spawning still works, but the exit status is lost to
+ * everyone: weft_proc_wait returns -ECHILD once the child has exited —
+ * promptly, it does not hang — and signals give -ESRCH from then on.
  *
  * Signals: the child starts with an empty signal mask, and SIGPIPE and
  * SIGXFSZ at their default action even if the parent ignores them (as
- * Python does); handled signals are reset to default by exec.
+ * Python does); handled signals are reset to default in the child before
+ * exec (until exec it shares the parent's memory, so no handler of the
+ * parent may run there).
  *
  * Thread-safety: spawning is thread-safe (many threads may spawn at once). A
  * weft_proc (and a weft_pipeline) is owned by one thread at a time: calls on
- * the same handle must not overlap, except weft_proc_send_signal and
- * weft_pipeline_send_signal, which may be called from any thread while
- * another waits. A weft_buf is plain caller memory with no locking.
+ * the same handle must not overlap, except weft_proc_send_signal,
+ * weft_proc_signal_group and weft_pipeline_send_signal, which may be called
+ * from any thread while another waits. A weft_buf is plain caller memory with no locking.
  *
- * Handles passed to the accessors (weft_proc_pid, weft_proc_stdin/stdout/
- * stderr, weft_pipeline_len/proc) must be valid; every call that can fail
- * takes NULL and returns -EINVAL.
+ * NULL handles: every call that can fail returns -EINVAL for a NULL handle;
+ * the accessors give a documented value (weft_proc_pid and weft_proc_stdin/
+ * stdout/stderr -1, weft_pipeline_len 0, weft_pipeline_proc NULL); the
+ * _free calls accept NULL.
+ *
+ * Deadlines follow weft/base.h: WEFT_FOREVER waits forever, any other value
+ * is an absolute weft_now() time, and one already past (0 included) looks
+ * once and never waits.
+ *
+ * Kernel: Linux >= 5.9 (clone with CLONE_PIDFD, waitid(P_PIDFD),
+ * close_range); group signalling is exact on >= 6.9 (see
+ * weft_proc_signal_group).
  *
  * fork(): a weft_proc belongs to the process that spawned it; a forked child
  * must not use the parent's weft_procs except to close their fds.
@@ -122,10 +145,18 @@ typedef struct weft_spawn_opts {
 	bool env_replace;
 	/* The child's stdin, stdout and stderr; see enum weft_stdio_kind. */
 	weft_stdio in, out, err;
-	/* Extra fds the child inherits at the same numbers (>= 3). */
+	/*
+	 * Extra fds the child inherits at the same numbers (>= 3). The child
+	 * closes the rest with one close_range per gap: the cost does not
+	 * depend on how high the numbers are.
+	 */
 	const int *pass_fds;
 	size_t n_pass_fds;
-	/* Put the child in a new process group (its pid), or a new session. */
+	/*
+	 * Put the child in a new process group (its pid), or a new session
+	 * (which is a new group too): weft_proc_signal_group then reaches it
+	 * and its descendants.
+	 */
 	bool new_process_group;
 	bool new_session;
 } weft_spawn_opts;
@@ -140,19 +171,23 @@ typedef struct weft_spawn_opts {
  */
 WEFT_API int weft_proc_spawn(weft_proc **out, const weft_spawn_opts *opts);
 
+/* The child's pid (for logs; signal through weft), -1 for NULL. */
 WEFT_API pid_t weft_proc_pid(const weft_proc *p);
 
 /*
- * The parent's end of a WEFT_STDIO_PIPE stream, or -1. The fd stays owned by
- * the weft_proc (closed by weft_proc_free); read or write it directly if you
- * like, or use weft_proc_communicate.
+ * The parent's end of a WEFT_STDIO_PIPE stream, or -1 (also for NULL). The
+ * fd stays owned by the weft_proc (closed by weft_proc_free); read or write
+ * it directly if you like, or use weft_proc_communicate.
  */
 WEFT_API int weft_proc_stdin(const weft_proc *p);
 WEFT_API int weft_proc_stdout(const weft_proc *p);
 WEFT_API int weft_proc_stderr(const weft_proc *p);
 
-/* Close the parent's end of the stdin pipe now, so the child sees EOF. */
-WEFT_API void weft_proc_close_stdin(weft_proc *p);
+/*
+ * Close the parent's end of the stdin pipe now, so the child sees EOF.
+ * 0 (also when there is no stdin pipe), or -EINVAL for NULL.
+ */
+WEFT_API int weft_proc_close_stdin(weft_proc *p);
 
 /*
  * Wait until the child exits or `deadline` passes. On 0, *status (if
@@ -160,23 +195,45 @@ WEFT_API void weft_proc_close_stdin(weft_proc *p);
  * Returns -ETIMEDOUT if the child is still running at the deadline (then it
  * is left running: kill or wait again as you like). Once reaped, further
  * calls return 0 and the same status at once. A deadline of 0 polls.
+ * -ECHILD: the child exited but was reaped by someone else (SIGCHLD set to
+ * SIG_IGN, or a waitpid(-1) elsewhere): its status is lost; every later
+ * call says -ECHILD again. -EINVAL for NULL.
  */
-WEFT_API int weft_proc_wait(weft_proc *p, int64_t deadline, int *status);
+WEFT_API int weft_proc_wait(weft_proc *p, int *status, int64_t deadline);
 
 /* weft_proc_wait with deadline 0: -ETIMEDOUT while the child runs. */
 static inline int weft_proc_poll(weft_proc *p, int *status)
 {
-	return weft_proc_wait(p, 0, status);
+	return weft_proc_wait(p, status, 0);
 }
 
 /*
- * Send `sig` to the child. Returns 0, -ESRCH once the child has been reaped
- * (its pid may belong to someone else by then; weft never signals it), or
- * -EINVAL for a bad signal. Safe to call from another thread while one waits.
+ * Send `sig` to the child (through its pidfd). Returns 0, -ESRCH once the
+ * child has been reaped (its pid may belong to someone else by then; weft
+ * never signals it), or -EINVAL for NULL or a bad signal. Safe to call from
+ * another thread while one waits.
  */
 WEFT_API int weft_proc_send_signal(weft_proc *p, int sig);
 WEFT_API int weft_proc_terminate(weft_proc *p); /* SIGTERM */
 WEFT_API int weft_proc_kill(weft_proc *p);	/* SIGKILL */
+
+/*
+ * Send `sig` to the child's whole process group — the child and every
+ * descendant that stayed in its group (a shell's jobs, say) — without a raw
+ * kill(-pid). The child must have been started with new_process_group or
+ * new_session, else -EINVAL (also for NULL or a bad signal); -ESRCH once
+ * weft has reaped it (or it was reaped elsewhere).
+ *
+ * Safe from pid recycling: the group's id is the child's pid, and a pid is
+ * not reused while the process that has it is unreaped — weft reaps only in
+ * weft_proc_wait, so until then the id names our child's group. On Linux
+ * >= 6.9 the signal goes through the pidfd (PIDFD_SIGNAL_PROCESS_GROUP),
+ * which names that group even against reaping elsewhere; older kernels use
+ * kill(-pid) after checking through the pidfd that the child has not exited
+ * (an exited child gives -ESRCH there). Like weft_proc_send_signal it may be
+ * called from another thread while one waits.
+ */
+WEFT_API int weft_proc_signal_group(weft_proc *p, int sig);
 
 /*
  * Release a weft_proc: closes the parent's pipe ends and the pidfd, and reaps
@@ -191,6 +248,13 @@ WEFT_API void weft_proc_free(weft_proc *p);
  * appends to it and grows it with realloc; weft_buf_free releases the
  * memory. Set len = 0 to reuse the memory already allocated (fresh memory
  * is far slower than warm memory: reuse buffers in loops).
+ *
+ * After weft_proc_communicate, weft_pipeline_communicate or weft_proc_run
+ * has filled it, a buffer is always NUL-terminated (data[len] == '\0', data
+ * never NULL), so text output can be used as a string; len excludes the NUL.
+ * A stream that sent nothing allocates nothing: data then points at a
+ * static "" and cap stays 0 (cap == 0 means "owns no memory": weft_buf_free
+ * and weft_buf_reserve never free or realloc such data).
  */
 typedef struct weft_buf {
 	char *data;
@@ -198,16 +262,17 @@ typedef struct weft_buf {
 	size_t cap;
 } weft_buf;
 
-/* Make room for at least `extra` more bytes. 0 or -ENOMEM. */
+/* Make room for at least `extra` more bytes. 0, -ENOMEM, -EINVAL (NULL). */
 WEFT_API int weft_buf_reserve(weft_buf *b, size_t extra);
 WEFT_API void weft_buf_free(weft_buf *b);
 
 /*
  * Send `input` to the child's stdin pipe (then close it), and read its stdout
- * and stderr pipes into `out` and `err` (appending), all at once through
- * poll(), so no size of input or output can deadlock. Returns 0 once stdin is
- * written and closed and stdout and stderr reach EOF — it does not wait for
- * the child to exit; call weft_proc_wait for its status.
+ * and stderr pipes into `out` and `err` (appending), all at once in one loop
+ * that waits on every pipe together, so no size of input or output can
+ * deadlock. Returns 0 once stdin is written and closed and stdout and stderr
+ * reach EOF — it does not wait for the child to exit; call weft_proc_wait
+ * for its status.
  *
  * Streams that are not pipes are skipped; `input` must be NULL/0 when stdin
  * is not a pipe still open. A NULL `out`/`err` discards what that pipe sends
@@ -217,11 +282,81 @@ WEFT_API void weft_buf_free(weft_buf *b);
  * Returns -ETIMEDOUT at the deadline with nothing lost: what was read is in
  * out/err, and the input written so far is remembered, so calling again with
  * the same input (after killing the child, say) continues where it left off.
- * Other errors: -EINVAL (input given but stdin not a pipe), -ENOMEM, -EIO.
+ * The deadline holds however busy the pipes are (it is checked on every
+ * round, and each round reads a bounded amount), so what is buffered is what
+ * arrived before it. A deadline already past reads what is in the pipes now
+ * (and their EOF) once, and never waits.
+ * Other errors: -EINVAL (NULL p, input given but stdin not a pipe), -ENOMEM,
+ * -EIO.
+ *
+ * SIGPIPE: blocked around each write() only (a SIGPIPE a write raised is
+ * consumed), never across a wait, so no signal mask change spans the call.
  */
 WEFT_API int weft_proc_communicate(weft_proc *p, const void *input,
 				   size_t input_len, weft_buf *out,
 				   weft_buf *err, int64_t deadline);
+
+/*
+ * subprocess.run: the options of weft_proc_run. Zero means the sensible
+ * default for every field.
+ */
+typedef struct weft_run_opts {
+	/*
+	 * How to start the child, as for weft_proc_spawn (.spawn.argv is
+	 * required). Streams that run takes over (see below) are overridden.
+	 */
+	weft_spawn_opts spawn;
+	/*
+	 * Non-NULL: stdin is a pipe fed with input[0..input_len) and then
+	 * closed ("" with 0 gives an empty stdin). NULL: spawn.in as given
+	 * (default: inherited), and input_len must be 0.
+	 */
+	const void *input;
+	size_t input_len;
+	/* Capture stdout / stderr into the result's out / err (pipes). With
+	 * .spawn.err = WEFT_TO_STDOUT, stderr joins out. */
+	bool capture_out;
+	bool capture_err;
+	/*
+	 * At the deadline the child is sent SIGTERM, given `grace` ns to exit
+	 * (its pipes still drained), then SIGKILLed and reaped. 0: the default
+	 * WEFT_RUN_GRACE; < 0: SIGKILL at once. A child started with
+	 * new_process_group or new_session is signalled as a whole group.
+	 */
+	int64_t grace;
+} weft_run_opts;
+
+#define WEFT_RUN_GRACE (1 * WEFT_SEC)
+
+/*
+ * What weft_proc_run returns. Zero-initialise it; run appends the output to
+ * out and err (as communicate does) and leaves both NUL-terminated, captured
+ * or not. The caller owns the buffers: weft_run_result_free releases them
+ * (or set len = 0 and reuse the result).
+ */
+typedef struct weft_run_result {
+	int status; /* exit code (0..255) or -signo; see weft_proc_run */
+	weft_buf out, err;
+} weft_run_result;
+
+/*
+ * Run a child to completion: spawn, write the input, collect the output,
+ * wait. Returns 0 with res->status the child's status (non-zero exit codes
+ * are not errors: check status). At the deadline: terminate, grace period,
+ * kill, reap (see weft_run_opts.grace), then -ETIMEDOUT, with res->status
+ * the status it died with and whatever output was read kept in res. Output
+ * still in the pipes after the kill is read without waiting, so descendants
+ * holding a pipe open cannot stall the return.
+ *
+ * Errors: spawn's (-ENOENT, -EACCES, ... : then nothing ran and status is
+ * 0), -EINVAL (NULL res or opts, input_len without input), -ECHILD (the
+ * status was lost: SIGCHLD ignored, see the top of this file), -ENOMEM.
+ * No child is left running or unreaped on any return. Thread-safe.
+ */
+WEFT_API int weft_proc_run(weft_run_result *res, const weft_run_opts *opts,
+			   int64_t deadline);
+/* weft_buf_free on out and err. NULL allowed. */
+WEFT_API void weft_run_result_free(weft_run_result *res);
 
 /*
  * A pipeline: stages[0] | stages[1] | ... started together. Stage i's stdout
@@ -237,8 +372,9 @@ WEFT_API int weft_pipeline_spawn(weft_pipeline **out,
 				 const weft_spawn_opts *stages, size_t n,
 				 size_t *failed_stage);
 
+/* The number of stages; 0 for NULL. */
 WEFT_API size_t weft_pipeline_len(const weft_pipeline *pl);
-/* Stage i's weft_proc, owned by the pipeline. */
+/* Stage i's weft_proc, owned by the pipeline; NULL for NULL or i >= len. */
 WEFT_API weft_proc *weft_pipeline_proc(weft_pipeline *pl, size_t i);
 
 /*
@@ -257,14 +393,18 @@ WEFT_API int weft_pipeline_communicate(weft_pipeline *pl, const void *input,
  * succeed, or 0 when all succeeded. -ETIMEDOUT if some stage is still running
  * at the deadline.
  */
-WEFT_API int weft_pipeline_wait(weft_pipeline *pl, int64_t deadline,
-				int *status);
+WEFT_API int weft_pipeline_wait(weft_pipeline *pl, int *status,
+				int64_t deadline);
 /*
  * After a successful weft_pipeline_wait: the index of the rightmost stage
  * whose status is not 0, or -1 if all succeeded (or not all are reaped yet).
+ * -EINVAL for NULL.
  */
 WEFT_API int weft_pipeline_failed_stage(const weft_pipeline *pl);
-/* Stage i's status once reaped: 0 and *status, or -EBUSY if not reaped. */
+/*
+ * Stage i's status once reaped: 0 and *status; -EAGAIN while it has not
+ * been reaped (would block: wait first); -EINVAL for NULL or i >= len.
+ */
 WEFT_API int weft_pipeline_status(const weft_pipeline *pl, size_t i,
 				  int *status);
 /* Send `sig` to every stage still running; 0 or the first error. */

@@ -1,25 +1,38 @@
 /*
- * Talking to children without deadlock: one poll() loop writes the input and
+ * Talking to children without deadlock: one loop writes the input and
  * drains every output pipe at once, so a child blocked writing a full stdout
- * pipe never waits on us while we wait on its stdin.
+ * pipe never waits on us while we wait on its stdin. The loop waits only
+ * through weft__fd_wait (a thread polls; a coroutine will park on its loop).
+ *
+ * The deadline is checked on every round, not only when nothing is ready:
+ * a child that keeps its pipes full forever still gets -ETIMEDOUT on time,
+ * and what is buffered is what was read before the deadline (each round
+ * reads a bounded amount). A deadline already past still does one round, so
+ * output already sitting in the pipes (and their EOF) is collected.
  *
  * For the duration of the loop the parent's pipe ends are non-blocking, so
  * each write moves as much as the pipe takes (Python writes 512 bytes per
- * poll round), and SIGPIPE is blocked in this thread, so a child that closes
- * its stdin early shows up as EPIPE instead of killing the program; a
- * SIGPIPE we caused is consumed before returning.
+ * poll round). SIGPIPE is blocked around each write() only — never across a
+ * wait, since coroutines sharing this thread will interleave — so a child
+ * that closes its stdin early shows up as EPIPE instead of killing the
+ * program, and the SIGPIPE that write raised is consumed before the mask is
+ * restored.
+ *
+ * Every weft_buf given is left NUL-terminated; a stream that sends nothing
+ * allocates nothing (see buf.c).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "park/park.h"
 #include "proc/proc_internal.h"
 
 /* Read size floor: fewer syscalls, and a pipe holds 64 KiB by default. */
@@ -44,7 +57,6 @@ static int set_nonblock(int fd, bool on)
 	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
 }
 
-/* Read what is there: 0 if more may come, 1 at EOF, or -errno. */
 /*
  * Pre-fault the stretch of the output buffer the next reads will fill, in
  * one madvise(MADV_POPULATE_WRITE) (Linux >= 5.14). On this VM a page fault
@@ -81,22 +93,35 @@ static void prefault(struct weft__reader *r)
 	r->pf_end = end;
 }
 
-static int drain(struct weft__reader *r)
+/*
+ * Read what is there, up to a bounded amount (16 reads, and only one more
+ * once the deadline has passed): 0 if more may come, 1 at EOF, or -errno.
+ * A short read goes back to the wait (the pipe is empty: let it fill), but
+ * once the deadline has passed one more read is made, which sees EOF if the
+ * writer is done — so a past deadline still collects a finished child's
+ * output and EOF in one round. Until a stream has sent something its buffer
+ * is not touched: the first read goes to the stack, so an empty stream
+ * allocates nothing.
+ */
+static int drain(struct weft__reader *r, int64_t deadline)
 {
-	char discard[16 * 1024];
+	char bounce[16 * 1024];
+	bool last = false;
 
 	for (int rounds = 0; rounds < 16; rounds++) {
-		char *dst = discard;
-		size_t room = sizeof(discard);
+		weft_buf *b = r->buf;
+		char *dst = bounce;
+		size_t room = sizeof(bounce);
 		ssize_t n;
 
-		if (r->buf) {
-			if (weft_buf_reserve(r->buf, READ_CHUNK) < 0)
+		if (b && b->cap > 0) {
+			/* +1: the NUL that always follows the data */
+			if (weft_buf_reserve(b, READ_CHUNK + 1) < 0)
 				return -ENOMEM;
 			if (r->grown)
 				prefault(r);
-			dst = r->buf->data + r->buf->len;
-			room = r->buf->cap - r->buf->len;
+			dst = b->data + b->len;
+			room = b->cap - b->len - 1;
 		}
 		n = read(*r->fd, dst, room);
 		if (n >= DEFAULT_PIPE && !r->grown) {
@@ -104,10 +129,26 @@ static int drain(struct weft__reader *r)
 			fcntl(*r->fd, F_SETPIPE_SZ, BIG_PIPE);
 		}
 		if (n > 0) {
-			if (r->buf)
-				r->buf->len += (size_t)n;
-			if ((size_t)n < room)
-				return 0; /* pipe emptied; back to poll */
+			if (b && dst == bounce) {
+				if (weft_buf_reserve(b, (size_t)n + 1) < 0)
+					return -ENOMEM;
+				memcpy(b->data + b->len, bounce, (size_t)n);
+			}
+			if (b) {
+				b->len += (size_t)n;
+				b->data[b->len] = '\0';
+			}
+			if (!weft__expired(deadline)) {
+				if ((size_t)n < room)
+					return 0; /* emptied: back to the wait */
+				continue;
+			}
+			/* Past the deadline: one more read, which sees EOF
+			 * if the writer is done, then the caller ends the
+			 * call. */
+			if (last)
+				return 0;
+			last = true;
 			continue;
 		}
 		if (n == 0)
@@ -119,13 +160,40 @@ static int drain(struct weft__reader *r)
 	return 0;
 }
 
+/*
+ * Write what the pipe takes, with SIGPIPE blocked for this one call: returns
+ * the bytes written, or -errno (-EPIPE: the reader is gone). A SIGPIPE the
+ * write raised is consumed; one that was already pending (blocked by the
+ * caller before we came) is left alone.
+ */
+static ssize_t write_nosigpipe(int fd, const char *p, size_t n)
+{
+	static const struct timespec zero;
+	sigset_t pipe_set, old, pending;
+	bool was_pending = false;
+	ssize_t w;
+	int e;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	if (sigismember(&old, SIGPIPE)) {
+		sigpending(&pending);
+		was_pending = sigismember(&pending, SIGPIPE);
+	}
+	w = write(fd, p, n);
+	e = w < 0 ? errno : 0;
+	if (e == EPIPE && !was_pending)
+		sigtimedwait(&pipe_set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return w < 0 ? -e : w;
+}
+
 int weft__communicate(int *in_fd, const char *input, size_t input_len,
 		      size_t *in_off, struct weft__reader *readers,
 		      size_t n_readers, int64_t deadline)
 {
 	struct pollfd *pfd;
-	sigset_t pipe_set, old_set, pending;
-	bool sigpipe_was_pending;
 	int rc = 0;
 
 	if (input_len && (!in_fd || *in_fd < 0) && *in_off < input_len)
@@ -133,12 +201,6 @@ int weft__communicate(int *in_fd, const char *input, size_t input_len,
 	pfd = malloc((n_readers + 1) * sizeof(*pfd));
 	if (!pfd)
 		return -ENOMEM;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-	sigpending(&pending);
-	sigpipe_was_pending = sigismember(&pending, SIGPIPE);
 
 	if (in_fd && *in_fd >= 0 && *in_off >= input_len)
 		weft__close_fd(in_fd); /* nothing (left) to send: EOF now */
@@ -152,7 +214,7 @@ int weft__communicate(int *in_fd, const char *input, size_t input_len,
 			set_nonblock(*readers[i].fd, true);
 
 	for (;;) {
-		nfds_t n = 0;
+		unsigned n = 0;
 		int ready;
 
 		if (in_fd && *in_fd >= 0)
@@ -165,36 +227,29 @@ int weft__communicate(int *in_fd, const char *input, size_t input_len,
 							 .events = POLLIN };
 		if (n == 0)
 			break;
-		ready = poll(pfd, n, weft_deadline_ms(deadline));
+		/* Every round, however busy the pipes: the deadline holds. A
+		 * past deadline polls once (weft__fd_wait never waits). */
+		ready = weft__fd_wait(pfd, n, deadline);
 		if (ready < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
+			rc = ready; /* -ETIMEDOUT, or a real error */
 			break;
-		}
-		if (ready == 0) {
-			if (deadline != WEFT_FOREVER &&
-			    weft_now() >= deadline) {
-				rc = -ETIMEDOUT;
-				break;
-			}
-			continue;
 		}
 		n = 0;
 		if (in_fd && *in_fd >= 0) {
 			if (pfd[n].revents) {
-				ssize_t w = write(*in_fd, input + *in_off,
-						  input_len - *in_off);
+				ssize_t w =
+					write_nosigpipe(*in_fd, input + *in_off,
+							input_len - *in_off);
 
 				if (w > 0)
 					*in_off += (size_t)w;
-				if ((w < 0 && errno == EPIPE) ||
+				if (w == -EPIPE ||
 				    (pfd[n].revents & (POLLERR | POLLHUP))) {
 					/* Reader gone: drop the rest. */
 					*in_off = input_len;
-				} else if (w < 0 && errno != EAGAIN &&
-					   errno != EINTR) {
-					rc = -errno;
+				} else if (w < 0 && w != -EAGAIN &&
+					   w != -EINTR) {
+					rc = (int)w;
 					break;
 				}
 				if (*in_off >= input_len)
@@ -209,7 +264,7 @@ int weft__communicate(int *in_fd, const char *input, size_t input_len,
 				continue;
 			if (pfd[n++].revents == 0)
 				continue;
-			r = drain(&readers[i]);
+			r = drain(&readers[i], deadline);
 			if (r < 0)
 				rc = r;
 			else if (r > 0)
@@ -217,21 +272,28 @@ int weft__communicate(int *in_fd, const char *input, size_t input_len,
 		}
 		if (rc < 0)
 			break;
+		if (weft__expired(deadline)) {
+			bool open = in_fd && *in_fd >= 0;
+
+			for (size_t i = 0; i < n_readers; i++)
+				open = open || *readers[i].fd >= 0;
+			if (open)
+				rc = -ETIMEDOUT;
+			break;
+		}
 	}
 
 	if (in_fd && *in_fd >= 0)
 		set_nonblock(*in_fd, false);
-	for (size_t i = 0; i < n_readers; i++)
+	for (size_t i = 0; i < n_readers; i++) {
+		int r;
+
 		if (*readers[i].fd >= 0)
 			set_nonblock(*readers[i].fd, false);
-	if (!sigpipe_was_pending) {
-		static const struct timespec zero;
-
-		sigpending(&pending);
-		if (sigismember(&pending, SIGPIPE))
-			sigtimedwait(&pipe_set, NULL, &zero);
+		r = weft__buf_terminate(readers[i].buf);
+		if (r < 0 && rc == 0)
+			rc = r;
 	}
-	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	free(pfd);
 	return rc;
 }

@@ -18,7 +18,7 @@ static void abandon(weft_pipeline *pl, size_t started)
 {
 	for (size_t i = 0; i < started; i++) {
 		weft_proc_kill(pl->procs[i]);
-		weft_proc_wait(pl->procs[i], WEFT_FOREVER, NULL);
+		weft_proc_wait(pl->procs[i], NULL, WEFT_FOREVER);
 		weft_proc_free(pl->procs[i]);
 	}
 	free(pl);
@@ -72,12 +72,12 @@ int weft_pipeline_spawn(weft_pipeline **out, const weft_spawn_opts *stages,
 
 size_t weft_pipeline_len(const weft_pipeline *pl)
 {
-	return pl->n;
+	return pl ? pl->n : 0;
 }
 
 weft_proc *weft_pipeline_proc(weft_pipeline *pl, size_t i)
 {
-	return i < pl->n ? pl->procs[i] : NULL;
+	return pl && i < pl->n ? pl->procs[i] : NULL;
 }
 
 int weft_pipeline_communicate(weft_pipeline *pl, const void *input,
@@ -106,14 +106,14 @@ int weft_pipeline_communicate(weft_pipeline *pl, const void *input,
 	return rc;
 }
 
-int weft_pipeline_wait(weft_pipeline *pl, int64_t deadline, int *status)
+int weft_pipeline_wait(weft_pipeline *pl, int *status, int64_t deadline)
 {
 	int rc;
 
 	if (!pl)
 		return -EINVAL;
 	for (size_t i = 0; i < pl->n; i++) {
-		rc = weft_proc_wait(pl->procs[i], deadline, NULL);
+		rc = weft_proc_wait(pl->procs[i], NULL, deadline);
 		if (rc < 0)
 			return rc;
 	}
@@ -127,6 +127,8 @@ int weft_pipeline_wait(weft_pipeline *pl, int64_t deadline, int *status)
 
 int weft_pipeline_failed_stage(const weft_pipeline *pl)
 {
+	if (!pl)
+		return -EINVAL;
 	for (size_t i = pl->n; i-- > 0;) {
 		const weft_proc *p = pl->procs[i];
 
@@ -143,7 +145,7 @@ int weft_pipeline_status(const weft_pipeline *pl, size_t i, int *status)
 	if (!pl || i >= pl->n)
 		return -EINVAL;
 	if (!atomic_load(&pl->procs[i]->reaped))
-		return -EBUSY;
+		return -EAGAIN; /* would block: still running */
 	if (status)
 		*status = pl->procs[i]->status;
 	return 0;

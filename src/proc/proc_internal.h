@@ -5,13 +5,16 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/deadline.h"
 #include "weft/proc.h"
 
 struct weft_proc {
 	pid_t pid;
-	int pidfd;		   /* -1 when the kernel has no pidfd_open */
+	int pidfd;		   /* from clone(CLONE_PIDFD): always valid */
 	int fd_in, fd_out, fd_err; /* parent's pipe ends, -1 when none */
 	atomic_bool reaped;	   /* set once by wait; read by send_signal */
+	atomic_bool lost;	   /* reaped by someone else: status unknown */
+	bool group;		   /* leads its own process group */
 	int status;		   /* exit code or -signo, valid once reaped */
 	size_t in_off;		   /* input bytes communicate has written */
 };
@@ -33,6 +36,12 @@ struct weft__reader {
 int weft__communicate(int *in_fd, const char *input, size_t input_len,
 		      size_t *in_off, struct weft__reader *readers,
 		      size_t n_readers, int64_t deadline);
+
+/*
+ * Leave b NUL-terminated (NULL b: nothing). A buffer that owns no memory
+ * (cap 0, len 0) gets data = a static "" and still owns none. 0, -ENOMEM.
+ */
+int weft__buf_terminate(weft_buf *b);
 
 /* Close *fd if open and mark it closed. */
 void weft__close_fd(int *fd);

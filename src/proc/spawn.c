@@ -1,28 +1,55 @@
 /*
  * Spawning a child.
  *
- * glibc's posix_spawn does the child side the way we want it (clone with
- * CLONE_VM|CLONE_VFORK, signals blocked while the child runs on a private
- * stack, the exec error handed back to the parent), so weft builds on it
- * rather than carrying its own clone: everything here happens in the parent,
- * before the spawn — resolve the program on PATH, build the environment,
- * open pipes, and turn the caller's wishes into file actions:
+ * weft starts children with its own clone, as musl's posix_spawn does, for
+ * one reason glibc 2.36 cannot give: the pidfd must exist from the moment the
+ * child does. clone(CLONE_PIDFD) hands the parent a pidfd atomically with
+ * the new process, so there is no window in which the child has exited and
+ * been reaped by someone else (SIGCHLD set to SIG_IGN, another thread's
+ * waitpid(-1)) and its pid recycled before weft holds it — the window a
+ * posix_spawn followed by pidfd_open() had. Every later wait and signal goes
+ * through that pidfd; weft never signals a bare pid.
  *
- *   1. dup2 each stdio source into 0, 1, 2 (a source that is itself one of
- *      0..2 but not its target is first copied above 2, so an earlier dup2
- *      cannot clobber it);
- *   2. dup2(fd, fd) for each pass_fd, which clears its FD_CLOEXEC;
- *   3. close everything else from 3 up (close_range in the child), leaving
- *      holes for the pass_fds — so the child gets its stdio and pass_fds even
- *      if other code in this process forgot O_CLOEXEC.
+ * Everything that can allocate or fail slowly happens in the parent, before
+ * the clone: resolve the program on PATH, build the environment, open the
+ * pipes, sort the pass_fds. The clone is CLONE_VM|CLONE_VFORK, so the child
+ * borrows this address space on a small heap stack while the parent thread
+ * sleeps until the child execs or exits. The parent blocks every signal
+ * around the clone, so no handler of ours can run in the child before it
+ * has reset them. The child then, with raw system calls only (no locks, no
+ * allocation, nothing a sanitizer intercepts):
+ *
+ *   1. resets every caught signal to SIG_DFL (the handler's memory is ours)
+ *      and SIGPIPE and SIGXFSZ to SIG_DFL even when ignored, as Python does;
+ *   2. setsid() or setpgid(0, 0) when asked;
+ *   3. chdir(cwd);
+ *   4. dup3()s each stdio source onto 0, 1, 2 (a source in 0..2 that is not
+ *      its own target was copied above 2 by the parent, so an earlier dup
+ *      cannot clobber it; a source that is its target only loses CLOEXEC);
+ *   5. closes every fd from 3 up except the pass_fds and the error pipe with
+ *      one close_range() per gap, so the cost does not depend on fd numbers,
+ *      and clears FD_CLOEXEC on the pass_fds;
+ *   6. unblocks all signals and execve()s;
+ *   7. on any failure writes errno to the error pipe (close-on-exec, so the
+ *      parent reads 0 bytes when exec worked) and exits 127.
+ *
+ * The parent then reads the pipe: an errno there is spawn's error, and the
+ * failed child is reaped through its pidfd before spawn returns.
  *
  * Every fd this file opens is close-on-exec, so concurrent spawns in other
  * threads never inherit each other's pipes.
+ *
+ * Kernel: Linux >= 5.9 (clone with CLONE_PIDFD 5.2, waitid(P_PIDFD) 5.4,
+ * close_range 5.9).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -283,86 +310,279 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Steps 2 and 3 of the file comment: keep pass_fds, close the rest. */
-static int plan_fds(posix_spawn_file_actions_t *fa, const weft_spawn_opts *o)
+/*
+ * The fds the child keeps from 3 up: the pass_fds, sorted, without
+ * duplicates, in *keep (malloc'd with one slot spare for the error pipe).
+ * Checks each is >= 3 and open — before spawn opens any fd of its own, so
+ * a closed pass_fd cannot be mistaken for one of ours.
+ */
+static int plan_keep(const weft_spawn_opts *o, int **keep, size_t *n_keep)
 {
-	int *fds = NULL, next = 3, rc = 0;
-	size_t n = o->n_pass_fds;
+	size_t n = o->n_pass_fds, m = 0;
+	int *fds;
 
+	*keep = NULL;
+	*n_keep = 0;
 	if (n && !o->pass_fds)
 		return -EINVAL;
-	if (n) {
-		fds = malloc(n * sizeof(*fds));
-		if (!fds)
-			return -ENOMEM;
-		memcpy(fds, o->pass_fds, n * sizeof(*fds));
-		qsort(fds, n, sizeof(*fds), cmp_int);
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (fds[i] < 3) {
-			rc = -EINVAL;
-			break;
+	fds = malloc((n + 1) * sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+
+		if (o->pass_fds[i] < 3) {
+			free(fds);
+			return -EINVAL;
 		}
-		if (i > 0 && fds[i] == fds[i - 1])
-			continue;
-		rc = fd_is_open(fds[i]);
-		if (rc < 0)
-			break;
-		/* Holes below a pass_fd: one close action per fd, so pass_fds
-		 * cost O(largest pass_fd) close calls in the child. */
-		for (; next < fds[i] && rc == 0; next++)
-			rc = -posix_spawn_file_actions_addclose(fa, next);
-		if (rc == 0)
-			rc = -posix_spawn_file_actions_adddup2(fa, fds[i],
-							       fds[i]);
-		next = fds[i] + 1;
+		rc = fd_is_open(o->pass_fds[i]);
+		if (rc < 0) {
+			free(fds);
+			return rc;
+		}
+		fds[i] = o->pass_fds[i];
 	}
-	if (rc == 0)
-		rc = -posix_spawn_file_actions_addclosefrom_np(fa, next);
-	free(fds);
-	return rc;
+	qsort(fds, n, sizeof(*fds), cmp_int);
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || fds[i] != fds[m - 1])
+			fds[m++] = fds[i];
+	*keep = fds;
+	*n_keep = m;
+	return 0;
+}
+
+/* Insert fd (not yet present) into the sorted keep list (room for it). */
+static void keep_insert(int *keep, size_t *n, int fd)
+{
+	size_t i = *n;
+
+	for (; i > 0 && keep[i - 1] > fd; i--)
+		keep[i] = keep[i - 1];
+	keep[i] = fd;
+	(*n)++;
+}
+
+/* ---- the child ---- */
+
+/* What the child needs, all prepared by the parent. */
+struct child_args {
+	const char *file;
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int src[3];	 /* fd to put on 0, 1, 2; -1: leave inherited */
+	const int *keep; /* sorted: pass_fds and err_fd */
+	size_t n_keep;
+	int err_fd; /* write end of the error pipe (close-on-exec) */
+	int rtmin;  /* signals 32..rtmin-1 belong to the C library */
+	bool new_session, new_pgroup;
+};
+
+/* The kernel's struct sigaction for rt_sigaction (not the C library's). */
+struct ksigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+#define KSIGSET_SIZE 8 /* the kernel's sigset_t: 64 signals */
+#define KNSIG 65
+
+/*
+ * The child side: runs on its own stack in the parent's memory while the
+ * parent thread is suspended (CLONE_VFORK). Raw system calls only — libc's
+ * sigaction, close and dup2 may be intercepted (sanitizers) or take locks —
+ * and no sanitizer instrumentation, since the sanitizer runtimes know
+ * nothing of this borrowed stack. syscall() may write errno: that is the
+ * suspended parent thread's errno, which spawn does not promise to keep.
+ */
+__attribute__((noinline,
+	       no_sanitize("address", "thread", "undefined"))) static int
+child_main(void *arg)
+{
+	const struct child_args *a = arg;
+	uint64_t none = 0;
+	int err;
+
+	for (int sig = 1; sig < KNSIG; sig++) {
+		struct ksigaction sa = { 0 }, old;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sig == SIGPIPE || sig == SIGXFSZ) {
+			sa.handler = SIG_DFL;
+		} else {
+			if (syscall(SYS_rt_sigaction, sig, NULL, &old,
+				    KSIGSET_SIZE) != 0 ||
+			    old.handler == SIG_DFL || old.handler == SIG_IGN)
+				continue;
+			/* A C library's own signals (glibc: 32, 33) are ignored
+			 * rather than made fatal, as glibc's spawn does. */
+			sa.handler = sig >= 32 && sig < a->rtmin ? SIG_IGN
+								 : SIG_DFL;
+		}
+		syscall(SYS_rt_sigaction, sig, &sa, NULL, KSIGSET_SIZE);
+	}
+	if (a->new_session) {
+		if (syscall(SYS_setsid) < 0)
+			goto fail;
+	} else if (a->new_pgroup) {
+		if (syscall(SYS_setpgid, 0, 0) < 0)
+			goto fail;
+	}
+	if (a->cwd && syscall(SYS_chdir, a->cwd) < 0)
+		goto fail;
+	for (int i = 0; i < 3; i++) {
+		int s = a->src[i];
+
+		if (s < 0)
+			continue;
+		if (s == i) {
+			if (syscall(SYS_fcntl, i, F_SETFD, 0) < 0)
+				goto fail;
+		} else if (syscall(SYS_dup3, s, i, 0) < 0) {
+			goto fail;
+		}
+	}
+	{
+		unsigned lo = 3;
+
+		for (size_t k = 0; k < a->n_keep; k++) {
+			unsigned fd = (unsigned)a->keep[k];
+
+			if (fd > lo &&
+			    syscall(SYS_close_range, lo, fd - 1, 0) < 0)
+				goto fail;
+			lo = fd + 1;
+			if (a->keep[k] != a->err_fd &&
+			    syscall(SYS_fcntl, a->keep[k], F_SETFD, 0) < 0)
+				goto fail;
+		}
+		if (syscall(SYS_close_range, lo, ~0u, 0) < 0)
+			goto fail;
+	}
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
+		    KSIGSET_SIZE) < 0)
+		goto fail;
+	syscall(SYS_execve, a->file, a->argv, a->envp);
+fail:
+	err = errno;
+	while (syscall(SYS_write, a->err_fd, &err, sizeof(err)) < 0 &&
+	       errno == EINTR)
+		;
+	syscall(SYS_exit, 127);
+	return 127;
+}
+
+/*
+ * ThreadSanitizer intercepts clone() and treats the child as a fork: with
+ * CLONE_VM its bookkeeping lands in our own (shared) runtime state, and the
+ * parent is then taken for a forked child ("starting new threads after
+ * multi-threaded fork"). The child here runs no instrumented code, so the
+ * TSan build calls the C library's clone directly.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+
+typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
+
+static clone_fn libc_clone(void)
+{
+#ifdef WEFT_TSAN
+	static _Atomic(clone_fn) real;
+	clone_fn f = atomic_load_explicit(&real, memory_order_acquire);
+
+	if (!f) {
+		void *h = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+
+		if (h)
+			f = (clone_fn)dlsym(h, "clone");
+		if (!f)
+			f = clone;
+		atomic_store_explicit(&real, f, memory_order_release);
+	}
+	return f;
+#else
+	return clone;
+#endif
+}
+
+/* The child's stack: the child frame and libc's syscall(), nothing more. */
+#define CHILD_STACK (16 * 1024)
+
+/*
+ * Clone the child with its pidfd; wait (CLONE_VFORK) until it has exec'd or
+ * failed. Returns 0 with *pidfd and *pid, or -errno (the exec error; the
+ * failed child is reaped and nothing is left open).
+ */
+static int start_child(struct child_args *a, int err_rd, int *err_wr,
+		       int *pidfd_out, pid_t *pid_out)
+{
+	sigset_t all, old;
+	char *stack;
+	int pidfd = -1, e = 0, cs, n;
+	pid_t pid;
+
+	stack = malloc(CHILD_STACK);
+	if (!stack)
+		return -ENOMEM;
+	sigfillset(&all);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pid = libc_clone()(child_main, stack + CHILD_STACK,
+			   CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, a,
+			   &pidfd);
+	if (pid < 0)
+		e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_setcancelstate(cs, NULL);
+	free(stack);
+	/* The child has exec'd or exited, so its copy of the write end is
+	 * gone; with ours closed too, the read sees EOF or the errno. */
+	weft__close_fd(err_wr);
+	if (pid < 0)
+		return -e;
+	do
+		n = (int)read(err_rd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	if (n == (int)sizeof(e)) {
+		siginfo_t si;
+
+		/* Reap the failed child. ECHILD: someone else did (SIGCHLD
+		 * ignored, a waitpid(-1) elsewhere) — all the same to us. */
+		while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) <
+			       0 &&
+		       errno == EINTR)
+			;
+		close(pidfd);
+		return e > 0 ? -e : -EIO;
+	}
+	*pidfd_out = pidfd;
+	*pid_out = pid;
+	return 0;
 }
 
 /* ---- spawn ---- */
-
-static int pidfd_open_cloexec(pid_t pid)
-{
-	static atomic_bool no_pidfd;
-	int fd;
-
-	/* Tests force the fallback (waitpid polling) through this variable. */
-	if (atomic_load_explicit(&no_pidfd, memory_order_relaxed))
-		return -ENOSYS;
-	fd = (int)syscall(SYS_pidfd_open, pid, 0); /* pidfds are CLOEXEC */
-	if (fd >= 0)
-		return fd;
-	if (errno == ENOSYS || errno == EPERM) /* old kernel, or seccomp */
-		atomic_store_explicit(&no_pidfd, true, memory_order_relaxed);
-	return -errno;
-}
-
-static bool pidfd_disabled_by_env(void)
-{
-	const char *v = getenv("WEFT_PROC_NO_PIDFD");
-
-	return v && *v && strcmp(v, "0") != 0;
-}
 
 int weft_proc_spawn(weft_proc **out, const weft_spawn_opts *o)
 {
 	struct stream st[3];
 	const weft_stdio *io[3];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
+	struct child_args a = { 0 };
 	char *const *envp;
 	char **env_owned = NULL;
 	char pathbuf[4096];
 	const char *file;
 	weft_proc *p;
-	sigset_t set;
-	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-	int devnull = -1, rc, i;
-	pid_t pid;
+	int *keep = NULL;
+	size_t n_keep = 0;
+	int devnull = -1, errp[2] = { -1, -1 }, rc, i;
 
 	if (!out)
 		return -EINVAL;
@@ -395,63 +615,37 @@ int weft_proc_spawn(weft_proc **out, const weft_spawn_opts *o)
 	io[2] = &o->err;
 	for (i = 0; i < 3; i++)
 		st[i].src = st[i].tmp = st[i].parent = -1;
+	rc = plan_keep(o, &keep, &n_keep);
+	if (rc < 0)
+		goto out_streams;
 	for (i = 0; i < 3; i++) {
 		rc = plan_stream(io[i], i, &devnull, &st[i]);
 		if (rc < 0)
 			goto out_streams;
 	}
-
-	rc = -posix_spawn_file_actions_init(&fa);
+	rc = pipe_cloexec(errp);
 	if (rc < 0)
 		goto out_streams;
-	rc = -posix_spawnattr_init(&attr);
-	if (rc < 0)
-		goto out_fa;
-	if (o->cwd)
-		rc = -posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-	for (i = 0; i < 3 && rc == 0; i++)
-		if (st[i].src >= 0)
-			rc = -posix_spawn_file_actions_adddup2(&fa, st[i].src,
-							       i);
-	if (rc == 0)
-		rc = plan_fds(&fa, o);
+	keep_insert(keep, &n_keep, errp[1]);
 
-	sigemptyset(&set);
-	if (rc == 0)
-		rc = -posix_spawnattr_setsigmask(&attr, &set);
-	/* Python restores these two; an ignored SIGPIPE would otherwise make
-	 * `yes | head` run forever. */
-	sigaddset(&set, SIGPIPE);
-	sigaddset(&set, SIGXFSZ);
-	if (rc == 0)
-		rc = -posix_spawnattr_setsigdefault(&attr, &set);
-	if (o->new_session)
-		flags |= POSIX_SPAWN_SETSID;
-	else if (o->new_process_group)
-		flags |= POSIX_SPAWN_SETPGROUP; /* pgroup 0: the child's pid */
-	if (rc == 0)
-		rc = -posix_spawnattr_setflags(&attr, flags);
-	if (rc < 0)
-		goto out_attr;
+	a.file = file;
+	a.argv = (char *const *)o->argv;
+	a.envp = envp;
+	a.cwd = o->cwd;
+	for (i = 0; i < 3; i++)
+		a.src[i] = st[i].src;
+	a.keep = keep;
+	a.n_keep = n_keep;
+	a.err_fd = errp[1];
+	a.rtmin = SIGRTMIN;
+	a.new_session = o->new_session;
+	a.new_pgroup = o->new_process_group;
 
-	rc = -posix_spawn(&pid, file, &fa, &attr, (char *const *)o->argv, envp);
+	rc = start_child(&a, errp[0], &errp[1], &p->pidfd, &p->pid);
 	if (rc < 0)
-		goto out_attr;
+		goto out_streams;
 
-	p->pid = pid;
-	if (!pidfd_disabled_by_env()) {
-		p->pidfd = pidfd_open_cloexec(pid);
-		if (p->pidfd < 0 && p->pidfd != -ENOSYS && p->pidfd != -EPERM) {
-			/* Out of fds: don't leave an unwaitable child behind. */
-			rc = p->pidfd;
-			kill(pid, SIGKILL);
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			goto out_attr;
-		}
-		if (p->pidfd < 0)
-			p->pidfd = -1;
-	}
+	p->group = o->new_session || o->new_process_group;
 	p->fd_in = st[0].parent;
 	p->fd_out = st[1].parent;
 	p->fd_err = st[2].parent;
@@ -462,11 +656,10 @@ int weft_proc_spawn(weft_proc **out, const weft_spawn_opts *o)
 	p = NULL;
 	rc = 0;
 
-out_attr:
-	posix_spawnattr_destroy(&attr);
-out_fa:
-	posix_spawn_file_actions_destroy(&fa);
 out_streams:
+	free(keep);
+	weft__close_fd(&errp[0]);
+	weft__close_fd(&errp[1]);
 	for (i = 0; i < 3; i++) {
 		weft__close_fd(&st[i].tmp);
 		weft__close_fd(&st[i].parent);
@@ -481,35 +674,38 @@ out_free:
 
 pid_t weft_proc_pid(const weft_proc *p)
 {
-	return p->pid;
+	return p ? p->pid : -1;
 }
 
 int weft_proc_stdin(const weft_proc *p)
 {
-	return p->fd_in;
+	return p ? p->fd_in : -1;
 }
 
 int weft_proc_stdout(const weft_proc *p)
 {
-	return p->fd_out;
+	return p ? p->fd_out : -1;
 }
 
 int weft_proc_stderr(const weft_proc *p)
 {
-	return p->fd_err;
+	return p ? p->fd_err : -1;
 }
 
-void weft_proc_close_stdin(weft_proc *p)
+int weft_proc_close_stdin(weft_proc *p)
 {
+	if (!p)
+		return -EINVAL;
 	weft__close_fd(&p->fd_in);
+	return 0;
 }
 
 void weft_proc_free(weft_proc *p)
 {
 	if (!p)
 		return;
-	if (!atomic_load(&p->reaped))
-		(void)weft_proc_wait(p, 0, NULL); /* reap if already exited */
+	if (!p->reaped)
+		(void)weft_proc_wait(p, NULL, 0); /* reap if already exited */
 	weft__close_fd(&p->fd_in);
 	weft__close_fd(&p->fd_out);
 	weft__close_fd(&p->fd_err);

@@ -10,7 +10,7 @@ int main(void)
 	int rc = weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv });
 
 	if (rc == 0)
-		rc = weft_proc_wait(p, weft_now() + 10 * WEFT_SEC, &status);
+		rc = weft_proc_wait(p, &status, weft_now() + 10 * WEFT_SEC);
 	weft_proc_free(p);
 	printf("installed weft: spawn+wait of true: %s, status %d\n",
 	       weft_strerror(rc), status);
