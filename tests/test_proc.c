@@ -1137,6 +1137,40 @@ static void communicate_deadline_holds_with_busy_pipes(void **state)
  * SIGKILL to a pid it no longer owned). Now every spawn succeeds and wait
  * says the status is lost (-ECHILD), promptly.
  */
+/*
+ * Spawn argv n times, waiting for each: count spawns that failed and
+ * statuses lost to another reaper (-ECHILD: never -ETIMEDOUT, no hang).
+ * A lost child's pid is free for anyone: weft must not signal it.
+ * Otherwise the status must be `code`.
+ */
+static void spawn_many(const char **argv, int n, int code, int *failed,
+		       int *lost)
+{
+	weft_proc *p;
+	int status;
+
+	for (int i = 0; i < n; i++) {
+		int rc =
+			weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = argv });
+
+		if (rc < 0) {
+			fprintf(stderr, "spawn %d: %s\n", i, weft_strerror(rc));
+			(*failed)++;
+			continue;
+		}
+		rc = weft_proc_wait(p, &status, SOON);
+		if (rc == -ECHILD) {
+			(*lost)++;
+			assert_int_equal(weft_proc_kill(p), -ESRCH);
+			assert_int_equal(weft_proc_send_signal(p, 0), -ESRCH);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(status, code);
+		}
+		weft_proc_free(p);
+	}
+}
+
 static void sigchld_ignored(void **state)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
@@ -1149,22 +1183,7 @@ static void sigchld_ignored(void **state)
 	(void)state;
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGCHLD, &ign, &old);
-	for (int i = 0; i < 500; i++) {
-		int rc = weft_proc_spawn(&p,
-					 &(weft_spawn_opts){ .argv = quick });
-
-		if (rc < 0) {
-			fprintf(stderr, "spawn %d: %s\n", i, weft_strerror(rc));
-			failed++;
-			continue;
-		}
-		rc = weft_proc_wait(p, &status, SOON);
-		if (rc == -ECHILD)
-			lost++;
-		else
-			assert_int_equal(rc, 0); /* never -ETIMEDOUT: no hang */
-		weft_proc_free(p);
-	}
+	spawn_many(quick, 500, 3, &failed, &lost);
 	fprintf(stderr, "SIGCHLD ignored: %d of 500 spawns failed, %d lost\n",
 		failed, lost);
 	assert_int_equal(failed, 0);
@@ -1229,28 +1248,7 @@ static void foreign_reaper_never_breaks_spawn(void **state)
 	atomic_init(&r.stop, false);
 	atomic_init(&r.reaped, 0);
 	assert_int_equal(pthread_create(&t, NULL, reaper_thread, &r), 0);
-	for (int i = 0; i < 500; i++) {
-		int rc = weft_proc_spawn(&p,
-					 &(weft_spawn_opts){ .argv = quick });
-
-		if (rc < 0) {
-			fprintf(stderr, "spawn %d: %s\n", i, weft_strerror(rc));
-			failed++;
-			continue;
-		}
-		rc = weft_proc_wait(p, &status, SOON);
-		if (rc == -ECHILD) {
-			lost++;
-			/* Reaped by the other thread: its pid is free for
-			 * anyone, and weft must not signal it. */
-			assert_int_equal(weft_proc_kill(p), -ESRCH);
-			assert_int_equal(weft_proc_send_signal(p, 0), -ESRCH);
-		} else {
-			assert_int_equal(rc, 0);
-			assert_int_equal(status, 0);
-		}
-		weft_proc_free(p);
-	}
+	spawn_many(quick, 500, 0, &failed, &lost);
 	/* A long-running child reaped by the other thread after a kill. */
 	assert_int_equal(
 		weft_proc_spawn(&p, &(weft_spawn_opts){ .argv = sleeper }), 0);
