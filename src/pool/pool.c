@@ -45,7 +45,7 @@
 #include <sys/mman.h>
 
 #include "park/park.h"
-#include "pool/pool_internal.h"
+#include "future/future_internal.h"
 #include "weft/sync.h"
 
 #define RING_SHIFT 10
@@ -94,6 +94,12 @@ struct worker {
 	int index;
 	bool started;
 	unsigned tick;
+	/*
+	 * Odd while the worker claims a future it popped (from the look at
+	 * `cancel` to the claim CAS): a cancelling shutdown waits for it to
+	 * move on, so that no popped future starts after shutdown returned.
+	 */
+	_Atomic uint32_t claim_seq;
 };
 
 struct weft_pool {
@@ -104,6 +110,7 @@ struct weft_pool {
 	int (*initializer)(void *, int);
 	void *initarg;
 	char prefix[16];
+	struct weft__inline_hook hook; /* installed on every worker */
 
 	/* Written on idle <-> busy transitions only. */
 	alignas(64) _Atomic uint32_t nspinning;
@@ -126,9 +133,16 @@ struct weft_pool {
 static _Thread_local struct worker *cur_worker;
 static _Thread_local unsigned rr_next;
 
-struct weft_pool *weft__pool_current(void)
+/*
+ * The inline hook's question: may a worker of ours run a pending future of
+ * ours inline? Not once a cancelling shutdown began: it is cancelling
+ * them, and a task waiting on one gets -ECANCELED instead.
+ */
+static bool pool_allow_inline(void *owner)
 {
-	return cur_worker ? cur_worker->pool : NULL;
+	struct weft_pool *p = owner;
+
+	return !atomic_load_explicit(&p->cancel, memory_order_relaxed);
 }
 
 /* ---- the ring ---- */
@@ -309,18 +323,40 @@ static bool peek_work(struct weft_pool *p)
 
 /* ---- running ---- */
 
-static void run_task(struct weft_pool *p, struct task *t)
+static void run_task(struct worker *w, struct task *t)
 {
+	struct weft_pool *p = w->pool;
 	int broken = atomic_load_explicit(&p->broken, memory_order_relaxed);
-	bool cancel = atomic_load_explicit(&p->cancel, memory_order_relaxed);
 	void *result = NULL;
+	uint32_t seq;
+	bool claimed;
 
 	if (!t->fut) {
-		if (!cancel && !broken)
+		if (!broken &&
+		    !atomic_load_explicit(&p->cancel, memory_order_relaxed))
 			t->fn(t->arg, &result);
 		return;
 	}
-	weft__future_pool_take(t->fut, broken, cancel);
+	/*
+	 * The Dekker pair with a cancelling shutdown (cancel_queued): we
+	 * mark the claim window (seq_cst), then look at `cancel`; it sets
+	 * `cancel`, then looks at the mark. Either we see `cancel` and
+	 * cancel the future, or it sees the window and waits until our
+	 * claim has made the future RUNNING (or failed).
+	 */
+	seq = atomic_fetch_add(&w->claim_seq, 1);
+	if (atomic_load(&p->cancel)) {
+		weft__future_cancel_drop(t->fut);
+		atomic_store_explicit(&w->claim_seq, seq + 2,
+				      memory_order_release);
+		return;
+	}
+	claimed = weft__future_claim(t->fut);
+	atomic_store_explicit(&w->claim_seq, seq + 2, memory_order_release);
+	if (claimed)
+		weft__future_run_claimed(t->fut, broken, true);
+	else
+		weft_future_release(t->fut); /* run inline or cancelled */
 }
 
 static bool find_task(struct worker *w, struct task *t)
@@ -366,6 +402,7 @@ static void *worker_main(void *arg)
 	struct task t;
 
 	cur_worker = w;
+	weft__inline_hook = &p->hook;
 	set_thread_name(w);
 	if (p->initializer) {
 		int rc = p->initializer(p->initarg, w->index);
@@ -395,7 +432,7 @@ static void *worker_main(void *arg)
 				    !atomic_load(&p->nspinning) && any_work(p))
 					weft__wake_one(&p->idle);
 			}
-			run_task(p, &t);
+			run_task(w, &t);
 			continue;
 		}
 		searching = true;
@@ -424,6 +461,7 @@ static void *worker_main(void *arg)
 		weft__park(&wt, WEFT_FOREVER);
 	}
 	cur_worker = NULL;
+	weft__inline_hook = NULL;
 	if (atomic_fetch_sub(&p->live, 1) == 1)
 		weft_event_set(&p->exited);
 	return NULL;
@@ -510,6 +548,8 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 	p->n = n;
 	p->initializer = opt->initializer;
 	p->initarg = opt->initarg;
+	p->hook.owner = p;
+	p->hook.allow = pool_allow_inline;
 	prefix = opt->thread_name_prefix ? opt->thread_name_prefix
 					 : "weft-pool";
 	snprintf(p->prefix, sizeof(p->prefix), "%.10s", prefix);
@@ -669,12 +709,16 @@ int weft_pool_map(weft_pool *p, weft_task_fn *fn, void *const *args,
 		if (!rc && results)
 			results[i] = res;
 	}
-	if (rc) {
-		/* Stop: cancel what has not started, wait for what has. */
+	if (rc && submitted) {
+		/*
+		 * Stop: cancel what has not started, and wait for what has,
+		 * but never past the deadline (a poll once it has passed).
+		 * What still runs then keeps running; its future is freed
+		 * when it settles (the pool holds a reference).
+		 */
 		for (size_t i = 0; i < submitted; i++)
 			weft_future_cancel(fs[i]);
-		for (size_t i = 0; i < submitted; i++)
-			weft_future_result(fs[i], NULL, WEFT_FOREVER);
+		weft_wait(fs, submitted, WEFT_ALL_COMPLETED, deadline);
 	}
 	for (size_t i = 0; i < submitted; i++)
 		weft_future_release(fs[i]);
@@ -682,13 +726,70 @@ int weft_pool_map(weft_pool *p, weft_task_fn *fn, void *const *args,
 	return rc;
 }
 
+/* A task that will never run: cancel its future, drop the pool's ref. */
+static void drop_task(struct task *t)
+{
+	if (t->fut)
+		weft__future_cancel_drop(t->fut);
+}
+
+/*
+ * A cancelling shutdown, after every ring and the overflow were closed:
+ * cancel every task still queued, here and now, so that when shutdown
+ * returns no future of ours is PENDING (Python's cancel_futures). The
+ * overflow first (nothing moves into a ring after that), then each ring
+ * (waiting out pushes still in flight), then the claim windows of workers
+ * that popped a task just before `cancel` was set (see run_task).
+ * Callbacks of cancelled futures run here, outside every lock.
+ */
+static void cancel_queued(struct weft_pool *p)
+{
+	struct task *buf, t;
+	size_t cap, head, len;
+
+	weft_mutex_lock(&p->ov_lock);
+	buf = p->ov_buf;
+	cap = p->ov_cap;
+	head = p->ov_head;
+	len = p->ov_len;
+	p->ov_buf = NULL;
+	p->ov_cap = p->ov_head = p->ov_len = 0;
+	atomic_fetch_sub(&p->ov_count, len);
+	weft_mutex_unlock(&p->ov_lock);
+	for (size_t i = 0; i < len; i++)
+		drop_task(&buf[(head + i) & (cap - 1)]);
+	free(buf);
+
+	for (int i = 0; i < p->n; i++) {
+		struct ring *r = &p->workers[i].ring;
+		struct weft__backoff b = WEFT__BACKOFF(0, 0);
+
+		while (ring_busy(r)) {
+			if (ring_pop(r, &t))
+				drop_task(&t);
+			else
+				weft__backoff_wait(&b, 16); /* push in flight */
+		}
+	}
+	for (int i = 0; i < p->n; i++) {
+		struct worker *w = &p->workers[i];
+		struct weft__backoff b = WEFT__BACKOFF(0, 0);
+		uint32_t seq = atomic_load(&w->claim_seq);
+
+		while ((seq & 1) && atomic_load(&w->claim_seq) == seq)
+			weft__backoff_wait(&b, 16);
+	}
+}
+
 int weft_pool_shutdown(weft_pool *p, bool wait, bool cancel_pending)
 {
 	if (!p)
 		return -EINVAL;
 	if (cancel_pending)
-		atomic_store(&p->cancel, 1);
+		atomic_store(&p->cancel, 1); /* seq_cst: see run_task */
 	close_all(p);
+	if (cancel_pending)
+		cancel_queued(p);
 	if (!wait)
 		return 0;
 	if (cur_worker && cur_worker->pool == p)
