@@ -95,9 +95,10 @@ struct worker {
 	bool started;
 	unsigned tick;
 	/*
-	 * Odd while the worker claims a future it popped (from the look at
-	 * `cancel` to the claim CAS): a cancelling shutdown waits for it to
-	 * move on, so that no popped future starts after shutdown returned.
+	 * Odd while the worker looks for a task and claims the future it
+	 * popped (the pop, the look at `cancel`, the claim CAS): a
+	 * cancelling shutdown waits for it to move on, so that no popped
+	 * future is still PENDING when shutdown returns.
 	 */
 	_Atomic uint32_t claim_seq;
 };
@@ -323,40 +324,44 @@ static bool peek_work(struct weft_pool *p)
 
 /* ---- running ---- */
 
-static void run_task(struct worker *w, struct task *t)
+/*
+ * A worker took t off a ring inside its claim window (claim_seq odd, see
+ * worker_main): decide its fate and close the window. true if the caller
+ * is to run it (a detached task, or a future now RUNNING); a future that
+ * is cancelled here, or was claimed inline or cancelled meanwhile, is
+ * done with (the pool's reference given back).
+ */
+static bool take_task(struct worker *w, struct task *t, uint32_t seq)
 {
 	struct weft_pool *p = w->pool;
+	bool run;
+
+	/*
+	 * `cancel` is read after the window opened (seq_cst): the Dekker
+	 * pair with cancel_queued, which sets it, then looks at windows.
+	 */
+	if (atomic_load(&p->cancel)) {
+		if (t->fut)
+			weft__future_cancel_drop(t->fut);
+		run = false;
+	} else {
+		run = !t->fut || weft__future_claim(t->fut);
+		if (!run)
+			weft_future_release(t->fut);
+	}
+	atomic_store_explicit(&w->claim_seq, seq + 2, memory_order_release);
+	return run;
+}
+
+static void run_task(struct weft_pool *p, struct task *t)
+{
 	int broken = atomic_load_explicit(&p->broken, memory_order_relaxed);
 	void *result = NULL;
-	uint32_t seq;
-	bool claimed;
 
-	if (!t->fut) {
-		if (!broken &&
-		    !atomic_load_explicit(&p->cancel, memory_order_relaxed))
-			t->fn(t->arg, &result);
-		return;
-	}
-	/*
-	 * The Dekker pair with a cancelling shutdown (cancel_queued): we
-	 * mark the claim window (seq_cst), then look at `cancel`; it sets
-	 * `cancel`, then looks at the mark. Either we see `cancel` and
-	 * cancel the future, or it sees the window and waits until our
-	 * claim has made the future RUNNING (or failed).
-	 */
-	seq = atomic_fetch_add(&w->claim_seq, 1);
-	if (atomic_load(&p->cancel)) {
-		weft__future_cancel_drop(t->fut);
-		atomic_store_explicit(&w->claim_seq, seq + 2,
-				      memory_order_release);
-		return;
-	}
-	claimed = weft__future_claim(t->fut);
-	atomic_store_explicit(&w->claim_seq, seq + 2, memory_order_release);
-	if (claimed)
+	if (t->fut)
 		weft__future_run_claimed(t->fut, broken, true);
-	else
-		weft_future_release(t->fut); /* run inline or cancelled */
+	else if (!broken)
+		t->fn(t->arg, &result);
 }
 
 static bool find_task(struct worker *w, struct task *t)
@@ -411,9 +416,17 @@ static void *worker_main(void *arg)
 			pool_break(p, rc);
 	}
 	for (;;) {
-		bool found = false;
+		bool found = false, run;
+		/*
+		 * The claim window opens before the pop (seq_cst): from
+		 * here until take_task() a task we pop is in our hands
+		 * only, and a cancelling shutdown that swept the rings
+		 * waits for the window to close (cancel_queued).
+		 */
+		uint32_t seq = atomic_fetch_add(&w->claim_seq, 1);
 
 		if (find_task(w, &t)) {
+			run = take_task(w, &t, seq);
 			/*
 			 * Leaving the search (spinning, or woken): a submit
 			 * that saw us spinning woke nobody, and the task we
@@ -432,9 +445,12 @@ static void *worker_main(void *arg)
 				    !atomic_load(&p->nspinning) && any_work(p))
 					weft__wake_one(&p->idle);
 			}
-			run_task(w, &t);
+			if (run)
+				run_task(p, &t);
 			continue;
 		}
+		atomic_store_explicit(&w->claim_seq, seq + 2,
+				      memory_order_release);
 		searching = true;
 		atomic_fetch_add(&p->nspinning, 1);
 		for (int i = 0; i < IDLE_SPINS + IDLE_YIELDS; i++) {
