@@ -24,6 +24,7 @@
  *   RESULT <name> weft=<value> <peer>=<value> ratio=<...> unit=<unit>
  * Usage:
  *   bench_pool [-n tasks] [-r reps] [-v] [--busy] [--no-peers] [--weft-only]
+ *              [--only detached|futures|window|trip]   (one weft figure)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -502,6 +503,7 @@ static void row_trip(const char *what, double us, double weft)
 int main(int argc, char **argv)
 {
 	bool peers = true, weft_only = false, busy = false;
+	const char *only = NULL; /* --only: one weft figure, for tuning */
 	int busy_cpu = -1;
 	double go[2] = { 0, 0 }, py[2] = { 0, 0 };
 	double best_c = 0, best_c_trip = 0;
@@ -517,6 +519,8 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-v"))
 			verbose = true;
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i], weft_only = true, peers = false;
 		else if (!strcmp(argv[i], "--busy"))
 			busy = true;
 		else if (!strcmp(argv[i], "--no-peers"))
@@ -526,7 +530,8 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr,
 				"usage: %s [-n tasks] [-r reps] [-v] [--busy] "
-				"[--no-peers] [--weft-only]\n",
+				"[--no-peers] [--weft-only] "
+				"[--only detached|futures|window|trip]\n",
 				argv[0]);
 			return 2;
 		}
@@ -560,10 +565,15 @@ int main(int argc, char **argv)
 		printf("  the spinner is pinned to CPU %d\n", busy_cpu);
 	fflush(stdout);
 	/* Interleaved so that a burst of load elsewhere hits everyone. */
-	wd = run_median(weft_detached);
-	wf = run_median(weft_futures);
-	ww = run_median(weft_futures_window);
-	wt = run_median(weft_trip);
+	wd = wf = ww = wt = 0;
+	if (!only || !strcmp(only, "detached"))
+		wd = run_median(weft_detached);
+	if (!only || !strcmp(only, "futures"))
+		wf = run_median(weft_futures);
+	if (!only || !strcmp(only, "window"))
+		ww = run_median(weft_futures_window);
+	if (!only || !strcmp(only, "trip"))
+		wt = run_median(weft_trip);
 	if (!weft_only) {
 		mc = run_median(mc_tasks);
 		mct = run_median(mc_trip);

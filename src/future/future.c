@@ -21,11 +21,13 @@
  * still linked: nothing ever spins on "has my record run yet?". A future
  * nobody waits on settles with one CAS and no lock.
  *
- * Executors. A future made by an executor carries an opaque owner pointer
- * and nothing else of it; the executor claims, runs and cancels it through
- * future_internal.h, and lets its own threads run a pending future of
- * theirs inline through a per-thread hook it installs. This file never
- * names the pool.
+ * Executors. A future made by an executor carries an opaque owner (struct
+ * weft__executor: two hooks) and nothing else of it; the executor claims,
+ * runs and cancels it through future_internal.h, marks its own threads
+ * (weft__executor_current) and answers, through the hooks, whether one of
+ * them may run a pending future inline, and what to do when a waiter is
+ * about to give up the CPU for a future nobody has started. This file
+ * never names the pool.
  *
  * Waiting for many (weft_wait, as_completed) lives in wait.c, on top of
  * the watch records registered here.
@@ -54,7 +56,7 @@
 #define RESULT_YIELDS 16
 #endif
 
-_Thread_local const struct weft__inline_hook *weft__inline_hook;
+_Thread_local struct weft__executor *weft__executor_current;
 
 /* A user done-callback, on the future's callback list (wl lock). */
 struct weft__fcb {
@@ -136,8 +138,8 @@ static void future_dispose(weft_future *f)
 	free(f);
 }
 
-static void future_init(weft_future *f, void *owner, weft_task_fn *fn,
-			void *arg, uint32_t refs)
+static void future_init(weft_future *f, struct weft__executor *owner,
+			weft_task_fn *fn, void *arg, uint32_t refs)
 {
 	atomic_init(&f->state, WEFT_FUTURE_PENDING | refs * WEFT__FST_REF);
 	f->rc = 0;
@@ -150,7 +152,8 @@ static void future_init(weft_future *f, void *owner, weft_task_fn *fn,
 	f->cb_head = f->cb_tail = NULL;
 }
 
-weft_future *weft__future_make(void *owner, weft_task_fn *fn, void *arg)
+weft_future *weft__future_make(struct weft__executor *owner, weft_task_fn *fn,
+			       void *arg)
 {
 	weft_future *f = future_alloc();
 
@@ -404,20 +407,31 @@ int weft_future_add_done_callback(weft_future *f, weft_done_fn *fn, void *arg)
 
 bool weft__future_try_inline(weft_future *f, int64_t deadline)
 {
-	const struct weft__inline_hook *h = weft__inline_hook;
+	struct weft__executor *ex = weft__executor_current;
 
 	/* Only a wait that may take as long as the task takes runs it. */
-	if (!h || !f->owner || f->owner != h->owner || !weft__forever(deadline))
+	if (!ex || f->owner != ex || !weft__forever(deadline))
 		return false;
 	if (st(atomic_load_explicit(&f->state, memory_order_relaxed)) !=
 	    WEFT_FUTURE_PENDING)
 		return false;
-	if (h->allow && !h->allow(h->owner))
+	if (ex->allow_inline && !ex->allow_inline(ex))
 		return false;
 	if (!weft__future_claim(f))
 		return false;
 	weft__future_run_claimed(f, 0, false);
 	return true;
+}
+
+/* About to give up the CPU for f: if nobody has started it, say so. */
+static void nudge(weft_future *f)
+{
+	struct weft__executor *ex = f->owner;
+
+	if (ex && ex->nudge &&
+	    st(atomic_load_explicit(&f->state, memory_order_relaxed)) ==
+		    WEFT_FUTURE_PENDING)
+		ex->nudge(ex);
 }
 
 static inline bool is_settled(weft_future *f)
@@ -427,7 +441,16 @@ static inline bool is_settled(weft_future *f)
 
 int weft__future_wait_settled(weft_future *f, int64_t deadline)
 {
-	struct weft__backoff b = WEFT__BACKOFF(RESULT_SPINS, RESULT_YIELDS);
+	static int rs = -1, ry = -1, nudge_at = 32;
+	if (rs < 0) {
+		nudge_at = getenv("T_NUDGE_AT") ? atoi(getenv("T_NUDGE_AT"))
+						: 32;
+		rs = getenv("T_RSPINS") ? atoi(getenv("T_RSPINS"))
+					: RESULT_SPINS;
+		ry = getenv("T_RYIELDS") ? atoi(getenv("T_RYIELDS"))
+					 : RESULT_YIELDS;
+	}
+	struct weft__backoff b = WEFT__BACKOFF((uint32_t)rs, (uint32_t)ry);
 	struct weft__waiter w;
 	int rc;
 
@@ -445,7 +468,11 @@ int weft__future_wait_settled(weft_future *f, int64_t deadline)
 	while (weft__backoff(&b)) {
 		if (is_settled(f))
 			return 0;
-		if (!weft__backoff_spinning(&b) && weft__expired(deadline))
+		if (b.i == (uint32_t)nudge_at)
+			nudge(f); /* nobody claimed it yet: anyone on it? */
+		if (weft__backoff_spinning(&b))
+			continue;
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 	}
 	for (;;) {
@@ -453,6 +480,7 @@ int weft__future_wait_settled(weft_future *f, int64_t deadline)
 			return 0;
 		if (weft__expired(deadline))
 			return -ETIMEDOUT;
+		nudge(f);
 		weft__waiter_init(&w);
 		weft__waitlist_lock(&f->wl);
 		if (listen_locked(f)) {

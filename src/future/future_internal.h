@@ -3,8 +3,9 @@
  * (private): the state word, watch records for weft_wait/as_completed, and
  * the seam an executor (the pool today, the coroutine runtime later) uses
  * to make, claim, run and cancel futures. Futures never name an executor:
- * a future made by one carries an opaque `owner`, and an executor installs
- * a per-thread inline hook on its own threads (see below).
+ * a future made by one carries an opaque owner, a struct weft__executor
+ * with two hooks, and an executor marks its own threads with a
+ * per-thread pointer to it (see below).
  */
 #ifndef WEFT_FUTURE_INTERNAL_H
 #define WEFT_FUTURE_INTERNAL_H
@@ -28,6 +29,7 @@
 
 struct weft__watch;
 struct weft__fcb;
+struct weft__executor;
 
 struct weft_future {
 	_Atomic uint32_t state; /* state | LISTEN | refs * WEFT__FST_REF */
@@ -36,7 +38,7 @@ struct weft_future {
 	void *result;	  /* idem */
 	weft_task_fn *fn; /* the task; also the cache's free-list link */
 	void *arg;
-	void *owner;		  /* the executor; NULL: standalone */
+	struct weft__executor *owner; /* NULL: standalone */
 	struct weft__waitlist wl; /* result() waiters; its lock guards all */
 	struct weft__watch *watch_head; /* weft_wait/as_completed records */
 	struct weft__fcb *cb_head, *cb_tail; /* user done-callbacks */
@@ -69,19 +71,29 @@ bool weft__future_watch(weft_future *f, struct weft__watch *w);
 void weft__future_unwatch(weft_future *f, struct weft__watch *w);
 
 /*
- * The inline hook. An executor that wants its threads to run a pending
- * future of its own instead of waiting for it (so nested submit-and-wait
- * cannot deadlock a full pool) points weft__inline_hook at a hook of its
- * own on each of its threads. A waiter may claim and run future f inline
- * when f->owner == hook->owner, allow(owner) says yes, and the waiter's
- * deadline is WEFT_FOREVER: a poll never runs a task, and a finite
- * deadline is never overrun by running one.
+ * The executor seam. An executor (the pool) embeds one of these; every
+ * future it makes points at it (f->owner), opaque to this module but for
+ * two hooks:
+ *
+ *   allow_inline  asked on one of the executor's own threads, marked by
+ *                 weft__executor_current == the executor: may this thread
+ *                 claim a PENDING future of ours and run it inline rather
+ *                 than wait for it (so nested submit-and-wait cannot
+ *                 deadlock a full pool)? Asked only when the waiter's
+ *                 deadline is WEFT_FOREVER: a poll never runs a task, and
+ *                 a finite deadline is never overrun by running one.
+ *   nudge         a waiter is about to give up the CPU (yield, park) for a
+ *                 future of ours that is still PENDING, not even started:
+ *                 make sure a worker is on its way (the pool wakes a
+ *                 parked worker if work is queued, even when one counts
+ *                 as spinning: on a busy machine that spinner may be
+ *                 preempted). May be NULL.
  */
-struct weft__inline_hook {
-	void *owner;
-	bool (*allow)(void *owner);
+struct weft__executor {
+	bool (*allow_inline)(struct weft__executor *ex);
+	void (*nudge)(struct weft__executor *ex);
 };
-extern _Thread_local const struct weft__inline_hook *weft__inline_hook;
+extern _Thread_local struct weft__executor *weft__executor_current;
 
 /*
  * If the caller may run f inline (see above) and f is still PENDING, claim
@@ -94,7 +106,8 @@ int weft__future_wait_settled(weft_future *f, int64_t deadline);
 /* ---- for executors ---- */
 
 /* A future of `owner`: PENDING, two references (caller's and owner's). */
-weft_future *weft__future_make(void *owner, weft_task_fn *fn, void *arg);
+weft_future *weft__future_make(struct weft__executor *owner, weft_task_fn *fn,
+			       void *arg);
 /* PENDING -> RUNNING: the caller now owns running the task. */
 bool weft__future_claim(weft_future *f);
 /*

@@ -11,7 +11,7 @@
  * no longer linked has fired completely (it fired under that lock), so a
  * waiter never waits for a user callback, and never spins.
  *
- * From a pool worker (any thread with an inline hook, future_internal.h),
+ * From a pool worker (an executor's thread, future_internal.h),
  * a pending future of its own executor in the set is run inline rather
  * than waited for, as weft_future_result() does: only when the deadline is
  * WEFT_FOREVER.
@@ -91,7 +91,7 @@ static bool condition(weft_future *const *fs, size_t n,
 /* From an executor's thread: run one pending future of the set inline. */
 static bool run_one_inline(weft_future *const *fs, size_t n, int64_t deadline)
 {
-	if (!weft__inline_hook || !weft__forever(deadline))
+	if (!weft__executor_current || !weft__forever(deadline))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (weft__future_try_inline(fs[i], deadline))
@@ -290,7 +290,7 @@ static bool ac_take(struct weft_as_completed *it)
 /* From an executor's thread: run a pending future not yet yielded. */
 static bool ac_run_inline(struct weft_as_completed *it, int64_t deadline)
 {
-	if (!weft__inline_hook || !weft__forever(deadline))
+	if (!weft__executor_current || !weft__forever(deadline))
 		return false;
 	for (size_t i = 0; i < it->n; i++)
 		if (!it->nodes[i].yielded &&

@@ -39,10 +39,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "park/park.h"
 #include "future/future_internal.h"
@@ -54,14 +58,56 @@
 #define CLOSED (UINT64_C(1) << 63)
 #define POS(t) ((t) & ~CLOSED)
 
-/* Looks for work while idle: with a pause, then with a yield, then park. */
-#ifndef IDLE_SPINS
-#define IDLE_SPINS 64
+/*
+ * Looks for work while idle (spin()): pauses, adapted between SPIN_MIN
+ * and SPIN_MAX, then at most IDLE_YIELDS yields, cut short by a yield
+ * that comes back later than YIELD_LATE; then park.
+ */
+#ifndef SPIN_MIN
+#define SPIN_MIN 8
+#endif
+#ifndef SPIN_MAX
+#define SPIN_MAX 256
 #endif
 #ifndef IDLE_YIELDS
 #define IDLE_YIELDS 8
 #endif
+#ifndef YIELD_LATE
+#define YIELD_LATE (20 * WEFT_USEC)
+#endif
 /* An outside submitter finding every ring full yields this often first. */
+/* TUNE-BEGIN (temporary: runtime knobs for benchmarking) */
+static long tn_spin_min = 64, tn_spin_max = 1024, tn_idle_yields = 0,
+	    tn_yield_late = 0, tn_bound = 1, tn_adapt = 1, tn_nudge = 1,
+	    tn_submit_yields = 16, tn_spin0 = 256, tn_nowin = 0;
+static long tn_get(const char *n, long d)
+{
+	const char *v = getenv(n);
+	return v ? atol(v) : d;
+}
+static void tn_init(void)
+{
+	tn_spin_min = tn_get("T_SPIN_MIN", tn_spin_min);
+	tn_spin_max = tn_get("T_SPIN_MAX", tn_spin_max);
+	tn_spin0 = tn_get("T_SPIN0", tn_spin0);
+	tn_idle_yields = tn_get("T_IDLE_YIELDS", tn_idle_yields);
+	tn_yield_late = tn_get("T_YIELD_LATE", tn_yield_late);
+	tn_bound = tn_get("T_BOUND", tn_bound);
+	tn_nowin = tn_get("T_NOWIN", tn_nowin);
+	tn_adapt = tn_get("T_ADAPT", tn_adapt);
+	tn_nudge = tn_get("T_NUDGE", tn_nudge);
+	tn_submit_yields = tn_get("T_SUBMIT_YIELDS", tn_submit_yields);
+}
+#undef SPIN_MIN
+#undef SPIN_MAX
+#undef IDLE_YIELDS
+#undef YIELD_LATE
+#define SPIN_MIN tn_spin_min
+#define SPIN_MAX tn_spin_max
+#define IDLE_YIELDS tn_idle_yields
+#define YIELD_LATE tn_yield_late
+#define SUBMIT_YIELDS tn_submit_yields
+/* TUNE-END */
 #ifndef SUBMIT_YIELDS
 #define SUBMIT_YIELDS 16
 #endif
@@ -94,6 +140,8 @@ struct worker {
 	int index;
 	bool started;
 	unsigned tick;
+	uint32_t spin;	  /* pauses of the next spin (adapted) */
+	int64_t yield_at; /* when spin() last yielded, 0: not yielding */
 	/*
 	 * Odd while the worker looks for a task and claims the future it
 	 * popped (the pop, the look at `cancel`, the claim CAS): a
@@ -111,11 +159,13 @@ struct weft_pool {
 	int (*initializer)(void *, int);
 	void *initarg;
 	char prefix[16];
-	struct weft__inline_hook hook; /* installed on every worker */
+	struct weft__executor ex; /* what futures know of us: the hooks */
 
 	/* Written on idle <-> busy transitions only. */
 	alignas(64) _Atomic uint32_t nspinning;
 	struct weft__waitlist idle;
+
+	bool membarrier; /* the claim windows use membarrier(): see run loop */
 
 	alignas(64) _Atomic uint32_t shut; /* rings closed: drain and exit */
 	_Atomic uint32_t cancel;	   /* cancel what is still pending */
@@ -134,17 +184,23 @@ struct weft_pool {
 static _Thread_local struct worker *cur_worker;
 static _Thread_local unsigned rr_next;
 
-/*
- * The inline hook's question: may a worker of ours run a pending future of
- * ours inline? Not once a cancelling shutdown began: it is cancelling
- * them, and a task waiting on one gets -ECANCELED instead.
- */
-static bool pool_allow_inline(void *owner)
-{
-	struct weft_pool *p = owner;
+#define POOL_OF(e)                                                           \
+	((struct weft_pool *)(void *)((char *)(e)-offsetof(struct weft_pool, \
+							   ex)))
 
-	return !atomic_load_explicit(&p->cancel, memory_order_relaxed);
+/*
+ * The executor hooks (future_internal.h). allow_inline: may a worker of
+ * ours run a pending future of ours inline? Not once a cancelling
+ * shutdown began: it is cancelling them, and a task waiting on one gets
+ * -ECANCELED instead.
+ */
+static bool pool_allow_inline(struct weft__executor *ex)
+{
+	return !atomic_load_explicit(&POOL_OF(ex)->cancel,
+				     memory_order_relaxed);
 }
+
+static void pool_nudge(struct weft__executor *ex);
 
 /* ---- the ring ---- */
 
@@ -322,7 +378,50 @@ static bool peek_work(struct weft_pool *p)
 	return false;
 }
 
+/*
+ * A waiter is about to give up the CPU for a future nobody has started.
+ * The submit that queued it woke nobody if a worker counted as spinning;
+ * on a busy machine that worker may be preempted, and the task would
+ * wait for its next time slice (milliseconds). Wake a parked worker if
+ * work is queued, spinner or not.
+ */
+static void pool_nudge(struct weft__executor *ex)
+{
+	struct weft_pool *p = POOL_OF(ex);
+
+	if (!tn_nudge)
+		return;
+	if (weft__waitlist_count(&p->idle) && any_work(p))
+		weft__wake_one(&p->idle);
+}
+
 /* ---- running ---- */
+
+/*
+ * The claim window (see struct worker and cancel_queued): a Dekker pair
+ * between the worker (mark the window, then look at `cancel`) and a
+ * cancelling shutdown (set `cancel`, then look at the marks). It needs a
+ * store-load barrier on one side. The worker opens a window for every
+ * task, so where the kernel has membarrier() the shutdown, which is rare,
+ * pays for both: membarrier(PRIVATE_EXPEDITED) runs a full barrier on
+ * every CPU running one of our threads (liburcu's asymmetric fence), and
+ * the worker's side is a plain store and a compiler barrier. Elsewhere
+ * the worker's store is seq_cst (an xchg, ~8 ns a task here).
+ */
+static inline uint32_t open_window(struct worker *w)
+{
+	uint32_t seq =
+		atomic_load_explicit(&w->claim_seq, memory_order_relaxed);
+
+	if (w->pool->membarrier) {
+		atomic_store_explicit(&w->claim_seq, seq + 1,
+				      memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		atomic_store(&w->claim_seq, seq + 1);
+	}
+	return seq;
+}
 
 /*
  * A worker took t off a ring inside its claim window (claim_seq odd, see
@@ -336,10 +435,7 @@ static bool take_task(struct worker *w, struct task *t, uint32_t seq)
 	struct weft_pool *p = w->pool;
 	bool run;
 
-	/*
-	 * `cancel` is read after the window opened (seq_cst): the Dekker
-	 * pair with cancel_queued, which sets it, then looks at windows.
-	 */
+	/* Read after the window opened: see open_window(). */
 	if (atomic_load(&p->cancel)) {
 		if (t->fut)
 			weft__future_cancel_drop(t->fut);
@@ -362,6 +458,73 @@ static void run_task(struct weft_pool *p, struct task *t)
 		weft__future_run_claimed(t->fut, broken, true);
 	else if (!broken)
 		t->fn(t->arg, &result);
+}
+
+/*
+ * Go's rule for spinning (runtime/proc.go, findRunnable): a worker out of
+ * work spins only while fewer than half of the workers not parked are
+ * spinning already — with 2 workers, one at most. More spinners find the
+ * same work no faster, and on a busy machine they take the CPU from the
+ * worker doing the work and from the submitter.
+ */
+static bool may_spin(struct weft_pool *p)
+{
+	uint32_t parked = weft__waitlist_count(&p->idle);
+	uint32_t awake = (uint32_t)p->n > parked ? (uint32_t)p->n - parked : 1;
+
+	return 2 * atomic_load_explicit(&p->nspinning, memory_order_relaxed) <
+	       awake;
+}
+
+/*
+ * Look for work without parking, for as long as it pays: w->spin pauses
+ * (adapted: doubled after a spin that found work, halved after one that
+ * did not, within [SPIN_MIN, SPIN_MAX]), then at most IDLE_YIELDS yields,
+ * each of which hands the CPU to whoever shares it with us (the
+ * submitter, a working worker). A yield that comes back late means the
+ * CPU is contended: stop and park rather than take more of it. true if
+ * work showed up.
+ */
+static bool spin(struct worker *w, bool pauses)
+{
+	struct weft_pool *p = w->pool;
+	struct weft__backoff b =
+		WEFT__BACKOFF(pauses ? w->spin : 0, (uint32_t)IDLE_YIELDS);
+	bool found = false;
+
+	if (!pauses) {
+		while (weft__backoff(&b))
+			if (peek_work(p))
+				return true;
+		return false;
+	}
+	atomic_fetch_add(&p->nspinning, 1);
+	while (weft__backoff(&b)) {
+		if (peek_work(p)) {
+			found = true;
+			break;
+		}
+		if (!weft__backoff_spinning(&b) && b.i > b.spins) {
+			/* We just yielded: did it take long? */
+			int64_t now = weft_now();
+
+			if (YIELD_LATE && w->yield_at &&
+			    now - w->yield_at > YIELD_LATE)
+				break;
+			w->yield_at = now;
+		} else if (b.i == b.spins) {
+			w->yield_at = weft_now();
+		}
+	}
+	w->yield_at = 0;
+	atomic_fetch_sub(&p->nspinning, 1);
+	if (!tn_adapt)
+		;
+	else if (found && w->spin < SPIN_MAX)
+		w->spin *= 2;
+	else if (!found && w->spin > SPIN_MIN)
+		w->spin /= 2;
+	return found;
 }
 
 static bool find_task(struct worker *w, struct task *t)
@@ -407,7 +570,7 @@ static void *worker_main(void *arg)
 	struct task t;
 
 	cur_worker = w;
-	weft__inline_hook = &p->hook;
+	weft__executor_current = &p->ex;
 	set_thread_name(w);
 	if (p->initializer) {
 		int rc = p->initializer(p->initarg, w->index);
@@ -423,7 +586,7 @@ static void *worker_main(void *arg)
 		 * only, and a cancelling shutdown that swept the rings
 		 * waits for the window to close (cancel_queued).
 		 */
-		uint32_t seq = atomic_fetch_add(&w->claim_seq, 1);
+		uint32_t seq = tn_nowin ? 0 : open_window(w);
 
 		if (find_task(w, &t)) {
 			run = take_task(w, &t, seq);
@@ -452,20 +615,15 @@ static void *worker_main(void *arg)
 		atomic_store_explicit(&w->claim_seq, seq + 2,
 				      memory_order_release);
 		searching = true;
-		atomic_fetch_add(&p->nspinning, 1);
-		for (int i = 0; i < IDLE_SPINS + IDLE_YIELDS; i++) {
-			if (peek_work(p)) {
-				found = true;
-				break;
-			}
-			if (i < IDLE_SPINS)
-				weft__cpu_relax();
-			else
-				weft__yield();
+		if (!tn_bound || may_spin(p)) {
+			found = spin(w, true);
+			if (found)
+				continue;
+		} else if (tn_bound == 2) {
+			found = spin(w, false);
+			if (found)
+				continue;
 		}
-		atomic_fetch_sub(&p->nspinning, 1);
-		if (found)
-			continue;
 		if (atomic_load(&p->shut) && !any_work(p))
 			break;
 		weft__waiter_init(&wt);
@@ -477,7 +635,7 @@ static void *worker_main(void *arg)
 		weft__park(&wt, WEFT_FOREVER);
 	}
 	cur_worker = NULL;
-	weft__inline_hook = NULL;
+	weft__executor_current = NULL;
 	if (atomic_fetch_sub(&p->live, 1) == 1)
 		weft_event_set(&p->exited);
 	return NULL;
@@ -543,6 +701,7 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 	if (opt->max_workers < 0 || opt->max_workers > WEFT_POOL_MAX_WORKERS)
 		return -EINVAL;
 	n = opt->max_workers ? opt->max_workers : weft_pool_default_workers();
+	tn_init();
 	p = aligned_alloc(64, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -564,8 +723,12 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 	p->n = n;
 	p->initializer = opt->initializer;
 	p->initarg = opt->initarg;
-	p->hook.owner = p;
-	p->hook.allow = pool_allow_inline;
+	/* Idempotent, once per process in effect; ~free after the first. */
+	p->membarrier = syscall(SYS_membarrier,
+				MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+				0) == 0;
+	p->ex.allow_inline = pool_allow_inline;
+	p->ex.nudge = pool_nudge;
 	prefix = opt->thread_name_prefix ? opt->thread_name_prefix
 					 : "weft-pool";
 	snprintf(p->prefix, sizeof(p->prefix), "%.10s", prefix);
@@ -588,6 +751,7 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 		 */
 		w->pool = p;
 		w->index = i;
+		w->spin = (uint32_t)tn_spin0;
 	}
 	for (int i = 0; i < n; i++) {
 		rc = -pthread_create(&p->workers[i].thread, NULL, worker_main,
@@ -652,7 +816,7 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 	if (!p || !fn)
 		return -EINVAL;
 	if (fp) {
-		t.fut = weft__future_make(p, fn, arg);
+		t.fut = weft__future_make(&p->ex, fn, arg);
 		if (!t.fut)
 			return -ENOMEM;
 	}
@@ -763,6 +927,10 @@ static void cancel_queued(struct weft_pool *p)
 	struct task *buf, t;
 	size_t cap, head, len;
 
+	/* `cancel` is set: the other half of open_window()'s barrier. */
+	while (p->membarrier &&
+	       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
+		weft__yield(); /* registered in weft_pool_new: never in practice */
 	weft_mutex_lock(&p->ov_lock);
 	buf = p->ov_buf;
 	cap = p->ov_cap;
