@@ -52,6 +52,11 @@
 #ifndef RESULT_SPINS
 #define RESULT_SPINS 128
 #endif
+/*
+ * Pauses after which a future nobody has claimed yet nudges its executor:
+ * a spinning worker claims a task within a fraction of that (~1 us here).
+ */
+#define RESULT_NUDGE 32
 #ifndef RESULT_YIELDS
 #define RESULT_YIELDS 16
 #endif
@@ -441,16 +446,7 @@ static inline bool is_settled(weft_future *f)
 
 int weft__future_wait_settled(weft_future *f, int64_t deadline)
 {
-	static int rs = -1, ry = -1, nudge_at = 32;
-	if (rs < 0) {
-		nudge_at = getenv("T_NUDGE_AT") ? atoi(getenv("T_NUDGE_AT"))
-						: 32;
-		rs = getenv("T_RSPINS") ? atoi(getenv("T_RSPINS"))
-					: RESULT_SPINS;
-		ry = getenv("T_RYIELDS") ? atoi(getenv("T_RYIELDS"))
-					 : RESULT_YIELDS;
-	}
-	struct weft__backoff b = WEFT__BACKOFF((uint32_t)rs, (uint32_t)ry);
+	struct weft__backoff b = WEFT__BACKOFF(RESULT_SPINS, RESULT_YIELDS);
 	struct weft__waiter w;
 	int rc;
 
@@ -468,7 +464,7 @@ int weft__future_wait_settled(weft_future *f, int64_t deadline)
 	while (weft__backoff(&b)) {
 		if (is_settled(f))
 			return 0;
-		if (b.i == (uint32_t)nudge_at)
+		if (b.i == RESULT_NUDGE)
 			nudge(f); /* nobody claimed it yet: anyone on it? */
 		if (weft__backoff_spinning(&b))
 			continue;

@@ -59,55 +59,19 @@
 #define POS(t) ((t) & ~CLOSED)
 
 /*
- * Looks for work while idle (spin()): pauses, adapted between SPIN_MIN
- * and SPIN_MAX, then at most IDLE_YIELDS yields, cut short by a yield
- * that comes back later than YIELD_LATE; then park.
+ * An idle worker's spin (spin()): SPIN_MIN..SPIN_MAX pauses (adapted),
+ * and yields only to the submitter, at most IDLE_YIELDS, while they pay.
  */
-#ifndef SPIN_MIN
-#define SPIN_MIN 8
-#endif
-#ifndef SPIN_MAX
+#define SPIN_MIN 32
 #define SPIN_MAX 256
-#endif
-#ifndef IDLE_YIELDS
+#define SPIN_START 64
 #define IDLE_YIELDS 8
-#endif
-#ifndef YIELD_LATE
-#define YIELD_LATE (20 * WEFT_USEC)
-#endif
+/* A yield that gave the CPU away this long means the submitter ran. */
+#define YIELD_LONG (50 * WEFT_USEC)
+/* Spins that may still yield after a long one; every this-many-th probes. */
+#define YIELD_CREDIT 4
+#define YIELD_PROBE 16
 /* An outside submitter finding every ring full yields this often first. */
-/* TUNE-BEGIN (temporary: runtime knobs for benchmarking) */
-static long tn_spin_min = 64, tn_spin_max = 1024, tn_idle_yields = 0,
-	    tn_yield_late = 0, tn_bound = 1, tn_adapt = 1, tn_nudge = 1,
-	    tn_submit_yields = 16, tn_spin0 = 256, tn_nowin = 0;
-static long tn_get(const char *n, long d)
-{
-	const char *v = getenv(n);
-	return v ? atol(v) : d;
-}
-static void tn_init(void)
-{
-	tn_spin_min = tn_get("T_SPIN_MIN", tn_spin_min);
-	tn_spin_max = tn_get("T_SPIN_MAX", tn_spin_max);
-	tn_spin0 = tn_get("T_SPIN0", tn_spin0);
-	tn_idle_yields = tn_get("T_IDLE_YIELDS", tn_idle_yields);
-	tn_yield_late = tn_get("T_YIELD_LATE", tn_yield_late);
-	tn_bound = tn_get("T_BOUND", tn_bound);
-	tn_nowin = tn_get("T_NOWIN", tn_nowin);
-	tn_adapt = tn_get("T_ADAPT", tn_adapt);
-	tn_nudge = tn_get("T_NUDGE", tn_nudge);
-	tn_submit_yields = tn_get("T_SUBMIT_YIELDS", tn_submit_yields);
-}
-#undef SPIN_MIN
-#undef SPIN_MAX
-#undef IDLE_YIELDS
-#undef YIELD_LATE
-#define SPIN_MIN tn_spin_min
-#define SPIN_MAX tn_spin_max
-#define IDLE_YIELDS tn_idle_yields
-#define YIELD_LATE tn_yield_late
-#define SUBMIT_YIELDS tn_submit_yields
-/* TUNE-END */
 #ifndef SUBMIT_YIELDS
 #define SUBMIT_YIELDS 16
 #endif
@@ -140,8 +104,9 @@ struct worker {
 	int index;
 	bool started;
 	unsigned tick;
-	uint32_t spin;	  /* pauses of the next spin (adapted) */
-	int64_t yield_at; /* when spin() last yielded, 0: not yielding */
+	uint32_t spin;	       /* pauses of the next spin (adapted) */
+	uint32_t yield_credit; /* spins that may still yield (adapted) */
+	uint32_t probe;	       /* counts spins, to probe yields */
 	/*
 	 * Odd while the worker looks for a task and claims the future it
 	 * popped (the pop, the look at `cancel`, the claim CAS): a
@@ -156,6 +121,7 @@ struct weft_pool {
 	alignas(64) struct worker *workers; /* mmap'd, zeroed */
 	size_t workers_size;
 	int n;
+	uint32_t ncpu; /* CPUs we may run on, when the pool started */
 	int (*initializer)(void *, int);
 	void *initarg;
 	char prefix[16];
@@ -164,6 +130,7 @@ struct weft_pool {
 	/* Written on idle <-> busy transitions only. */
 	alignas(64) _Atomic uint32_t nspinning;
 	struct weft__waitlist idle;
+	_Atomic int submit_cpu; /* the CPU of the last outside submit */
 
 	bool membarrier; /* the claim windows use membarrier(): see run loop */
 
@@ -389,8 +356,6 @@ static void pool_nudge(struct weft__executor *ex)
 {
 	struct weft_pool *p = POOL_OF(ex);
 
-	if (!tn_nudge)
-		return;
 	if (weft__waitlist_count(&p->idle) && any_work(p))
 		weft__wake_one(&p->idle);
 }
@@ -463,67 +428,91 @@ static void run_task(struct weft_pool *p, struct task *t)
 /*
  * Go's rule for spinning (runtime/proc.go, findRunnable): a worker out of
  * work spins only while fewer than half of the workers not parked are
- * spinning already — with 2 workers, one at most. More spinners find the
- * same work no faster, and on a busy machine they take the CPU from the
- * worker doing the work and from the submitter.
+ * spinning already, counting at most as many workers as CPUs — with 2
+ * workers, one spinner at most. More spinners find the same work no
+ * faster, and on a busy machine they take the CPU from the worker doing
+ * the work and from the submitter.
  */
 static bool may_spin(struct weft_pool *p)
 {
 	uint32_t parked = weft__waitlist_count(&p->idle);
 	uint32_t awake = (uint32_t)p->n > parked ? (uint32_t)p->n - parked : 1;
 
+	if (awake > p->ncpu)
+		awake = p->ncpu;
 	return 2 * atomic_load_explicit(&p->nspinning, memory_order_relaxed) <
 	       awake;
 }
 
 /*
- * Look for work without parking, for as long as it pays: w->spin pauses
- * (adapted: doubled after a spin that found work, halved after one that
- * did not, within [SPIN_MIN, SPIN_MAX]), then at most IDLE_YIELDS yields,
- * each of which hands the CPU to whoever shares it with us (the
- * submitter, a working worker). A yield that comes back late means the
- * CPU is contended: stop and park rather than take more of it. true if
- * work showed up.
+ * Look for work without parking, as long as it pays; true if work showed
+ * up. Two phases, through the backoff helper:
+ *
+ * Pauses (only for a spinner, see may_spin; counted in nspinning so that
+ * submits need not wake anyone): w->spin of them, adapted like Go's
+ * spinning Ms are bounded — doubled after a spin that found work while
+ * pausing, halved after one that found nothing, within
+ * [SPIN_MIN, SPIN_MAX] (~1-7 us here).
+ *
+ * Yields, only to the submitter. A yield pays when it hands the CPU to the
+ * thread that makes our work: an outside submitter on our CPU, producing
+ * (the "tiny tasks" case on a busy machine, where submitter and worker
+ * share a core). Anyone else on our CPU — another program — gets the rest
+ * of our time slice (EEVDF pushes a yielder's deadline back a whole
+ * slice), which is how idle workers used to steal the CPU from the
+ * submitter and the worker doing the work. And a submitter on our CPU
+ * that is waiting for a result rather than producing gives the CPU back
+ * at once, so yielding would only keep the two trading one core while
+ * the other idles (the scheduler leaves ping-ponging threads where they
+ * are). So: yield only on the CPU of the last outside submit, and only
+ * while the yields are long (the submitter ran at least YIELD_LONG);
+ * after a short one, keep yielding only on credit left by a long one,
+ * and probe every YIELD_PROBE-th spin.
  */
 static bool spin(struct worker *w, bool pauses)
 {
 	struct weft_pool *p = w->pool;
-	struct weft__backoff b =
-		WEFT__BACKOFF(pauses ? w->spin : 0, (uint32_t)IDLE_YIELDS);
+	struct weft__backoff b;
+	uint32_t yields = 0;
+	int64_t yield_at = 0;
 	bool found = false;
 
-	if (!pauses) {
-		while (weft__backoff(&b))
-			if (peek_work(p))
-				return true;
-		return false;
-	}
-	atomic_fetch_add(&p->nspinning, 1);
-	while (weft__backoff(&b)) {
+	if (sched_getcpu() == atomic_load_explicit(&p->submit_cpu,
+						   memory_order_relaxed) &&
+	    (w->yield_credit || (++w->probe & (YIELD_PROBE - 1)) == 0))
+		yields = IDLE_YIELDS;
+	b = WEFT__BACKOFF(pauses ? w->spin : 0, yields);
+	if (pauses)
+		atomic_fetch_add(&p->nspinning, 1);
+	for (;;) {
+		if (yields && b.i == b.spins)
+			yield_at = weft_now(); /* the first yield comes next */
+		if (!weft__backoff(&b))
+			break;
 		if (peek_work(p)) {
 			found = true;
 			break;
 		}
-		if (!weft__backoff_spinning(&b) && b.i > b.spins) {
-			/* We just yielded: did it take long? */
+		if (b.i > b.spins) {
+			/* We just yielded: did the submitter run long? */
 			int64_t now = weft_now();
 
-			if (YIELD_LATE && w->yield_at &&
-			    now - w->yield_at > YIELD_LATE)
+			if (now - yield_at >= YIELD_LONG)
+				w->yield_credit = YIELD_CREDIT;
+			else if (w->yield_credit)
+				w->yield_credit--;
+			if (!w->yield_credit)
 				break;
-			w->yield_at = now;
-		} else if (b.i == b.spins) {
-			w->yield_at = weft_now();
+			yield_at = now;
 		}
 	}
-	w->yield_at = 0;
-	atomic_fetch_sub(&p->nspinning, 1);
-	if (!tn_adapt)
-		;
-	else if (found && w->spin < SPIN_MAX)
-		w->spin *= 2;
-	else if (!found && w->spin > SPIN_MIN)
-		w->spin /= 2;
+	if (pauses) {
+		atomic_fetch_sub(&p->nspinning, 1);
+		if (found && b.i <= b.spins && w->spin < SPIN_MAX)
+			w->spin *= 2;
+		else if (!found && w->spin > SPIN_MIN)
+			w->spin /= 2;
+	}
 	return found;
 }
 
@@ -579,14 +568,14 @@ static void *worker_main(void *arg)
 			pool_break(p, rc);
 	}
 	for (;;) {
-		bool found = false, run;
+		bool run;
 		/*
 		 * The claim window opens before the pop (seq_cst): from
 		 * here until take_task() a task we pop is in our hands
 		 * only, and a cancelling shutdown that swept the rings
 		 * waits for the window to close (cancel_queued).
 		 */
-		uint32_t seq = tn_nowin ? 0 : open_window(w);
+		uint32_t seq = open_window(w);
 
 		if (find_task(w, &t)) {
 			run = take_task(w, &t, seq);
@@ -615,15 +604,8 @@ static void *worker_main(void *arg)
 		atomic_store_explicit(&w->claim_seq, seq + 2,
 				      memory_order_release);
 		searching = true;
-		if (!tn_bound || may_spin(p)) {
-			found = spin(w, true);
-			if (found)
-				continue;
-		} else if (tn_bound == 2) {
-			found = spin(w, false);
-			if (found)
-				continue;
-		}
+		if (spin(w, may_spin(p)))
+			continue;
 		if (atomic_load(&p->shut) && !any_work(p))
 			break;
 		weft__waiter_init(&wt);
@@ -691,6 +673,7 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 	static const struct weft_pool_options defaults;
 	struct weft_pool *p;
 	const char *prefix;
+	cpu_set_t cpus;
 	int n, rc = 0;
 
 	if (!pp)
@@ -701,7 +684,6 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 	if (opt->max_workers < 0 || opt->max_workers > WEFT_POOL_MAX_WORKERS)
 		return -EINVAL;
 	n = opt->max_workers ? opt->max_workers : weft_pool_default_workers();
-	tn_init();
 	p = aligned_alloc(64, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -721,6 +703,9 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 		return -ENOMEM;
 	}
 	p->n = n;
+	p->ncpu = 1;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus))
+		p->ncpu = (uint32_t)CPU_COUNT(&cpus);
 	p->initializer = opt->initializer;
 	p->initarg = opt->initarg;
 	/* Idempotent, once per process in effect; ~free after the first. */
@@ -733,6 +718,7 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 					 : "weft-pool";
 	snprintf(p->prefix, sizeof(p->prefix), "%.10s", prefix);
 	atomic_init(&p->nspinning, 0);
+	atomic_init(&p->submit_cpu, -1);
 	p->idle = (struct weft__waitlist)WEFT__WAITLIST_INIT;
 	atomic_init(&p->shut, 0);
 	atomic_init(&p->cancel, 0);
@@ -751,7 +737,7 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 		 */
 		w->pool = p;
 		w->index = i;
-		w->spin = (uint32_t)tn_spin0;
+		w->spin = SPIN_START;
 	}
 	for (int i = 0; i < n; i++) {
 		rc = -pthread_create(&p->workers[i].thread, NULL, worker_main,
@@ -824,6 +810,12 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		/* A task's subtasks go on its own worker's ring. */
 		rc = push_any(p, (unsigned)cur_worker->index, &t);
 	} else {
+		int cpu = sched_getcpu();
+
+		if (atomic_load_explicit(&p->submit_cpu,
+					 memory_order_relaxed) != cpu)
+			atomic_store_explicit(&p->submit_cpu, cpu,
+					      memory_order_relaxed);
 		start = rr_next++;
 		rc = push_any(p, start % (unsigned)p->n, &t);
 		/*
