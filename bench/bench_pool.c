@@ -24,7 +24,7 @@
  *   RESULT <name> weft=<value> <peer>=<value> ratio=<...> unit=<unit>
  * Usage:
  *   bench_pool [-n tasks] [-r reps] [-v] [--busy] [--no-peers] [--weft-only]
- *              [--only detached|futures|window|trip]   (one weft figure)
+ *              [--only detached|futures|window|trip|mc]   (one weft figure)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -531,7 +531,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: %s [-n tasks] [-r reps] [-v] [--busy] "
 				"[--no-peers] [--weft-only] "
-				"[--only detached|futures|window|trip]\n",
+				"[--only detached|futures|window|trip|mc]\n",
 				argv[0]);
 			return 2;
 		}
@@ -574,6 +574,8 @@ int main(int argc, char **argv)
 		ww = run_median(weft_futures_window);
 	if (!only || !strcmp(only, "trip"))
 		wt = run_median(weft_trip);
+	if (only && !strcmp(only, "mc"))
+		mc = run_median(mc_tasks);
 	if (!weft_only) {
 		mc = run_median(mc_tasks);
 		mct = run_median(mc_trip);

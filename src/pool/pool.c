@@ -62,9 +62,9 @@
  * An idle worker's spin (spin()): SPIN_MIN..SPIN_MAX pauses (adapted),
  * and yields only to the submitter, at most IDLE_YIELDS, while they pay.
  */
-#define SPIN_MIN 32
-#define SPIN_MAX 256
-#define SPIN_START 64
+#define SPIN_MIN 128
+#define SPIN_MAX 512
+#define SPIN_START 128
 #define IDLE_YIELDS 8
 /* A yield that gave the CPU away this long means the submitter ran. */
 #define YIELD_LONG (50 * WEFT_USEC)
@@ -127,9 +127,14 @@ struct weft_pool {
 	char prefix[16];
 	struct weft__executor ex; /* what futures know of us: the hooks */
 
-	/* Written on idle <-> busy transitions only. */
+	/*
+	 * Written on idle <-> busy transitions, read by every submit: the
+	 * spinner count (changes whenever a worker starts or stops spinning)
+	 * apart from the parked list and the submitter's CPU (change
+	 * seldom), so a submit's look at the parked count usually hits.
+	 */
 	alignas(64) _Atomic uint32_t nspinning;
-	struct weft__waitlist idle;
+	alignas(64) struct weft__waitlist idle;
 	_Atomic int submit_cpu; /* the CPU of the last outside submit */
 
 	bool membarrier; /* the claim windows use membarrier(): see run loop */
@@ -305,7 +310,8 @@ static int ov_grab(struct worker *w)
 
 static void maybe_wake(struct weft_pool *p)
 {
-	if (!atomic_load(&p->nspinning) && weft__waitlist_count(&p->idle))
+	/* The quiet line first: nspinning is read only if someone parked. */
+	if (weft__waitlist_count(&p->idle) && !atomic_load(&p->nspinning))
 		weft__wake_one(&p->idle);
 }
 
@@ -452,7 +458,7 @@ static bool may_spin(struct weft_pool *p)
  * submits need not wake anyone): w->spin of them, adapted like Go's
  * spinning Ms are bounded — doubled after a spin that found work while
  * pausing, halved after one that found nothing, within
- * [SPIN_MIN, SPIN_MAX] (~1-7 us here).
+ * [SPIN_MIN, SPIN_MAX] (~5-20 us here).
  *
  * Yields, only to the submitter. A yield pays when it hands the CPU to the
  * thread that makes our work: an outside submitter on our CPU, producing
@@ -810,12 +816,15 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		/* A task's subtasks go on its own worker's ring. */
 		rc = push_any(p, (unsigned)cur_worker->index, &t);
 	} else {
-		int cpu = sched_getcpu();
+		/* Where the submitter runs, for the workers' yield rule. */
+		if (rr_next % 16 == 0) {
+			int cpu = sched_getcpu();
 
-		if (atomic_load_explicit(&p->submit_cpu,
-					 memory_order_relaxed) != cpu)
-			atomic_store_explicit(&p->submit_cpu, cpu,
-					      memory_order_relaxed);
+			if (atomic_load_explicit(&p->submit_cpu,
+						 memory_order_relaxed) != cpu)
+				atomic_store_explicit(&p->submit_cpu, cpu,
+						      memory_order_relaxed);
+		}
 		start = rr_next++;
 		rc = push_any(p, start % (unsigned)p->n, &t);
 		/*
