@@ -833,13 +833,15 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		 * CPU) before resorting to the locked overflow list, as
 		 * long as they make progress and the overflow is empty.
 		 */
-		for (int i = 0;
-		     rc == -EAGAIN && i < SUBMIT_YIELDS &&
-		     !atomic_load_explicit(&p->ov_count, memory_order_relaxed);
-		     i++) {
+		struct weft__backoff b = WEFT__BACKOFF(0, SUBMIT_YIELDS);
+
+		while (rc == -EAGAIN &&
+		       !atomic_load_explicit(&p->ov_count,
+					     memory_order_relaxed)) {
 			uint64_t before = popped(p);
 
-			weft__yield();
+			if (!weft__backoff(&b))
+				break;
 			rc = push_any(p, start % (unsigned)p->n, &t);
 			if (rc == -EAGAIN && popped(p) == before)
 				break; /* they are stuck (long tasks): no use */
