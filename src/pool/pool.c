@@ -71,6 +71,8 @@
 /* Spins that may still yield after a long one; every this-many-th probes. */
 #define YIELD_CREDIT 4
 #define YIELD_PROBE 16
+/* Tasks run in a row that make a burst: more will come, do not park. */
+#define BURST 16
 /* An outside submitter finding every ring full yields this often first. */
 #ifndef SUBMIT_YIELDS
 #define SUBMIT_YIELDS 16
@@ -104,9 +106,10 @@ struct worker {
 	int index;
 	bool started;
 	unsigned tick;
-	uint32_t spin;	       /* pauses of the next spin (adapted) */
-	uint32_t yield_credit; /* spins that may still yield (adapted) */
-	uint32_t probe;	       /* counts spins, to probe yields */
+	uint32_t spin;		      /* pauses of the next spin (adapted) */
+	uint32_t yield_credit;	      /* spins that may still yield (adapted) */
+	uint32_t probe;		      /* counts spins, to probe yields */
+	uint32_t streak, last_streak; /* tasks run between searches */
 	/*
 	 * Odd while the worker looks for a task and claims the future it
 	 * popped (the pop, the look at `cancel`, the claim CAS): a
@@ -460,20 +463,25 @@ static bool may_spin(struct weft_pool *p)
  * pausing, halved after one that found nothing, within
  * [SPIN_MIN, SPIN_MAX] (~5-20 us here).
  *
- * Yields, only to the submitter. A yield pays when it hands the CPU to the
- * thread that makes our work: an outside submitter on our CPU, producing
- * (the "tiny tasks" case on a busy machine, where submitter and worker
- * share a core). Anyone else on our CPU — another program — gets the rest
+ * Yields, only when they pay. A yield keeps the worker runnable, so the
+ * next task needs no futex wake from the submitter, and hands the CPU to
+ * whoever shares it; a parked worker costs the submitter a wake-up. But
+ * handed to another program (a busy machine), a yield gives away the rest
  * of our time slice (EEVDF pushes a yielder's deadline back a whole
- * slice), which is how idle workers used to steal the CPU from the
- * submitter and the worker doing the work. And a submitter on our CPU
- * that is waiting for a result rather than producing gives the CPU back
- * at once, so yielding would only keep the two trading one core while
- * the other idles (the scheduler leaves ping-ponging threads where they
- * are). So: yield only on the CPU of the last outside submit, and only
- * while the yields are long (the submitter ran at least YIELD_LONG);
- * after a short one, keep yielding only on credit left by a long one,
- * and probe every YIELD_PROBE-th spin.
+ * slice), and when a waiter is waiting for the next task's result that
+ * slice is latency: idle workers that yielded took the CPU from the
+ * submitter and the working worker and turned 0.2 us round trips into
+ * 1-10 us. So a worker yields (IDLE_YIELDS at most) when
+ *  - its last streak was a burst (BURST tasks in a row between searches):
+ *    work comes in bulk, throughput counts, stay runnable rather than
+ *    park (a round trip's streak is one task);
+ *  - or it shares its CPU with the outside submitter and the yields are
+ *    long (the submitter ran at least YIELD_LONG with the CPU: producing,
+ *    not waiting — a waiting submitter gives the CPU straight back, and
+ *    yielding to it would keep the two trading one core while the other
+ *    idles, as the scheduler leaves ping-ponging threads where they are);
+ *    after a short yield, only on credit left by a long one, probing
+ *    every YIELD_PROBE-th spin.
  */
 static bool spin(struct worker *w, bool pauses)
 {
@@ -483,9 +491,13 @@ static bool spin(struct worker *w, bool pauses)
 	int64_t yield_at = 0;
 	bool found = false;
 
-	if (sched_getcpu() == atomic_load_explicit(&p->submit_cpu,
-						   memory_order_relaxed) &&
-	    (w->yield_credit || (++w->probe & (YIELD_PROBE - 1)) == 0))
+	bool burst = w->last_streak >= BURST;
+
+	if (burst)
+		yields = IDLE_YIELDS;
+	else if (sched_getcpu() == atomic_load_explicit(&p->submit_cpu,
+							memory_order_relaxed) &&
+		 (w->yield_credit || (++w->probe & (YIELD_PROBE - 1)) == 0))
 		yields = IDLE_YIELDS;
 	b = WEFT__BACKOFF(pauses ? w->spin : 0, yields);
 	if (pauses)
@@ -503,7 +515,7 @@ static bool spin(struct worker *w, bool pauses)
 			/* We just yielded: did the submitter run long? */
 			int64_t now = weft_now();
 
-			if (now - yield_at >= YIELD_LONG)
+			if (burst || now - yield_at >= YIELD_LONG)
 				w->yield_credit = YIELD_CREDIT;
 			else if (w->yield_credit)
 				w->yield_credit--;
@@ -605,10 +617,15 @@ static void *worker_main(void *arg)
 			}
 			if (run)
 				run_task(p, &t);
+			w->streak++;
 			continue;
 		}
 		atomic_store_explicit(&w->claim_seq, seq + 2,
 				      memory_order_release);
+		if (!searching) {
+			w->last_streak = w->streak;
+			w->streak = 0;
+		}
 		searching = true;
 		if (spin(w, may_spin(p)))
 			continue;
@@ -963,6 +980,12 @@ static void cancel_queued(struct weft_pool *p)
 		struct weft__backoff b = WEFT__BACKOFF(0, 0);
 		uint32_t seq = atomic_load(&w->claim_seq);
 
+		/*
+		 * Our own window is open if we are a worker cancelling a
+		 * future whose callback shut the pool down: it is decided.
+		 */
+		if (w == cur_worker)
+			continue;
 		while ((seq & 1) && atomic_load(&w->claim_seq) == seq)
 			weft__backoff_wait(&b, 16);
 	}
