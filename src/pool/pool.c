@@ -73,6 +73,8 @@
 #define YIELD_PROBE 16
 /* Tasks run in a row that make a burst: more will come, do not park. */
 #define BURST 16
+/* Pauses before the yields of a spin after a burst. */
+#define BURST_SPIN 16
 /* An outside submitter finding every ring full yields this often first. */
 #ifndef SUBMIT_YIELDS
 #define SUBMIT_YIELDS 16
@@ -474,7 +476,8 @@ static bool may_spin(struct weft_pool *p)
  * 1-10 us. So a worker yields (IDLE_YIELDS at most) when
  *  - its last streak was a burst (BURST tasks in a row between searches):
  *    work comes in bulk, throughput counts, stay runnable rather than
- *    park (a round trip's streak is one task);
+ *    park (a round trip's streak is one task), and yield after only
+ *    BURST_SPIN pauses: the submitter may be waiting for our CPU;
  *  - or it shares its CPU with the outside submitter and the yields are
  *    long (the submitter ran at least YIELD_LONG with the CPU: producing,
  *    not waiting — a waiting submitter gives the CPU straight back, and
@@ -499,7 +502,8 @@ static bool spin(struct worker *w, bool pauses)
 							memory_order_relaxed) &&
 		 (w->yield_credit || (++w->probe & (YIELD_PROBE - 1)) == 0))
 		yields = IDLE_YIELDS;
-	b = WEFT__BACKOFF(pauses ? w->spin : 0, yields);
+	/* In a burst the submitter is producing: give it the CPU soon. */
+	b = WEFT__BACKOFF(!pauses ? 0 : burst ? BURST_SPIN : w->spin, yields);
 	if (pauses)
 		atomic_fetch_add(&p->nspinning, 1);
 	for (;;) {
