@@ -32,6 +32,17 @@
  * no one else spins and work is left, wakes a parked worker: the task it
  * took may not be the one that submit pushed (found by a test: a spinner
  * took a long task, the short one stayed queued beside a parked worker).
+ *
+ * Spinning (may_spin, spin): Go's rules — few spinners, spinning only
+ * while it pays, yields only when they help our own work — and a nudge
+ * hook through which a waiter whose task nobody started wakes a parked
+ * worker (a spinner may be preempted on a busy machine).
+ *
+ * Futures. The pool is an executor of src/future/ (future_internal.h):
+ * it makes, claims, runs and cancels futures and answers two hooks; the
+ * futures module never names the pool. A cancelling shutdown cancels
+ * everything queued before it returns (cancel_queued), closing the gap of
+ * a task popped but not yet claimed with per-worker claim windows.
  */
 #include "weft/pool.h"
 
