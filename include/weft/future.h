@@ -87,7 +87,7 @@ WEFT_API int weft_future_new(weft_future **fp);
  */
 WEFT_API int weft_future_set(weft_future *f, int rc, void *result);
 
-/* Take one more reference. Returns f. */
+/* Take one more reference. Returns f (NULL for NULL). */
 WEFT_API weft_future *weft_future_retain(weft_future *f);
 /* Give one reference back; the last one frees the future. NULL is fine. */
 WEFT_API void weft_future_release(weft_future *f);
