@@ -17,8 +17,14 @@
  *       peers in bench/peers/ run by this program);
  *   - the round trip of one task: submit, then wait for its result, in
  *     microseconds (weft: submit + weft_future_result).
- * Every figure is the median of several runs. Usage:
- *   bench_pool [-n tasks] [-r reps] [-v] [--no-peers] [--weft-only]
+ * Every figure is the median of several runs. With --busy, everything
+ * (the peers included) runs beside a process spinning on one core
+ * (bench/busy.h), as on a loaded CI runner. The run ends with one
+ * machine-readable line per figure:
+ *   RESULT <name> weft=<value> <peer>=<value> ratio=<...> unit=<unit>
+ * Usage:
+ *   bench_pool [-n tasks] [-r reps] [-v] [--busy] [--no-peers] [--weft-only]
+ *              [--only detached|futures|window|trip|mc]   (one weft figure)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,6 +41,7 @@
 #include <uv.h>
 #endif
 
+#include "busy.h"
 #include "peer.h"
 #include "weft/pool.h"
 
@@ -495,8 +502,12 @@ static void row_trip(const char *what, double us, double weft)
 
 int main(int argc, char **argv)
 {
-	bool peers = true, weft_only = false;
+	bool peers = true, weft_only = false, busy = false;
+	const char *only = NULL; /* --only: one weft figure, for tuning */
+	int busy_cpu = -1;
 	double go[2] = { 0, 0 }, py[2] = { 0, 0 };
+	double best_c = 0, best_c_trip = 0;
+	const char *best_c_name = "none", *best_c_trip_name = "none";
 	double wd, wf, ww, wt, mc = 0, mct = 0, gl = 0, glt = 0, uv = 0,
 			       uvt = 0;
 	char cmd[1024];
@@ -508,15 +519,19 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-v"))
 			verbose = true;
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i], weft_only = true, peers = false;
+		else if (!strcmp(argv[i], "--busy"))
+			busy = true;
 		else if (!strcmp(argv[i], "--no-peers"))
 			peers = false;
 		else if (!strcmp(argv[i], "--weft-only"))
 			weft_only = true, peers = false;
 		else {
 			fprintf(stderr,
-				"usage: %s [-n tasks] [-r reps] [-v] "
-				"[--no-peers] "
-				"[--weft-only]\n",
+				"usage: %s [-n tasks] [-r reps] [-v] [--busy] "
+				"[--no-peers] [--weft-only] "
+				"[--only detached|futures|window|trip|mc]\n",
 				argv[0]);
 			return 2;
 		}
@@ -537,15 +552,30 @@ int main(int argc, char **argv)
 		return 1;
 	memset(reqs, 0, (size_t)n_tasks * sizeof(*reqs));
 #endif
+	if (busy) {
+		busy_cpu = busy_start();
+		if (busy_cpu < 0)
+			return 1;
+	}
 	printf("bench_pool: %d workers, 1 submitting thread, %ld tiny tasks "
-	       "per run, %ld round trips, median of %d runs\n",
-	       WORKERS, n_tasks, n_trips, reps);
+	       "per run, %ld round trips, median of %d runs%s\n",
+	       WORKERS, n_tasks, n_trips, reps,
+	       busy ? ", one core busy (a spinner)" : ", quiet");
+	if (busy)
+		printf("  the spinner is pinned to CPU %d\n", busy_cpu);
 	fflush(stdout);
 	/* Interleaved so that a burst of load elsewhere hits everyone. */
-	wd = run_median(weft_detached);
-	wf = run_median(weft_futures);
-	ww = run_median(weft_futures_window);
-	wt = run_median(weft_trip);
+	wd = wf = ww = wt = 0;
+	if (!only || !strcmp(only, "detached"))
+		wd = run_median(weft_detached);
+	if (!only || !strcmp(only, "futures"))
+		wf = run_median(weft_futures);
+	if (!only || !strcmp(only, "window"))
+		ww = run_median(weft_futures_window);
+	if (!only || !strcmp(only, "trip"))
+		wt = run_median(weft_trip);
+	if (only && !strcmp(only, "mc"))
+		mc = run_median(mc_tasks);
 	if (!weft_only) {
 		mc = run_median(mc_tasks);
 		mct = run_median(mc_trip);
@@ -588,6 +618,10 @@ int main(int argc, char **argv)
 		double best = mc > gl ? mc : gl;
 
 		best = best > uv ? best : uv;
+		best_c = best;
+		best_c_name = best == mc   ? "mutex_condvar"
+			      : best == gl ? "glib"
+					   : "libuv";
 		if (best > 0)
 			printf("  weft detached / best C peer in this run: "
 			       "%.2fx\n",
@@ -601,6 +635,34 @@ int main(int argc, char **argv)
 	row_trip("libuv uv_queue_work + uv_run", uvt, wt);
 	row_trip("Go goroutine + channel", go[1], wt);
 	row_trip("Python submit().result()", py[1], wt);
+	{
+		const double trips[3] = { mct, glt, uvt };
+		const char *names[3] = { "mutex_condvar", "glib", "libuv" };
+
+		for (int i = 0; i < 3; i++)
+			if (trips[i] > 0 &&
+			    (best_c_trip <= 0 || trips[i] < best_c_trip)) {
+				best_c_trip = trips[i];
+				best_c_trip_name = names[i];
+			}
+	}
+	/* One line per figure, for scripts. */
+	printf("\n");
+	printf("RESULT tasks_detached_vs_best_c weft=%.3f %s=%.3f "
+	       "ratio=%.2f unit=Mtasks/s\n",
+	       wd, best_c_name, best_c, best_c > 0 ? wd / best_c : 0);
+	printf("RESULT tasks_futures_window_vs_best_c weft=%.3f %s=%.3f "
+	       "ratio=%.2f unit=Mtasks/s\n",
+	       ww, best_c_name, best_c, best_c > 0 ? ww / best_c : 0);
+	printf("RESULT tasks_futures_all_vs_python weft=%.3f python=%.4f "
+	       "ratio=%.1f unit=Mtasks/s\n",
+	       wf, py[0], py[0] > 0 ? wf / py[0] : 0);
+	printf("RESULT trip_vs_go weft=%.3f go=%.3f ratio=%.2f unit=us\n", wt,
+	       go[1], go[1] > 0 ? go[1] / wt : 0);
+	printf("RESULT trip_vs_best_c weft=%.3f %s=%.3f ratio=%.2f unit=us\n",
+	       wt, best_c_trip_name, best_c_trip,
+	       best_c_trip > 0 ? best_c_trip / wt : 0);
+	busy_stop();
 	free(fs);
 #ifdef HAVE_UV
 	free(reqs);

@@ -502,6 +502,160 @@ static void settle_race(void **state)
 	}
 }
 
+/*
+ * Issue 7, bug 3: weft_wait and as_completed must not wait (nor spin)
+ * behind a user callback. Future A has a callback that runs for 1 s on
+ * the thread that settles A; B fails 100 ms in. The old code shared one
+ * list between callbacks and watch records, so the FIRST_EXCEPTION wait
+ * woke at 100 ms and then spun (pause, sched_yield) until A's callback had
+ * finished, returning after ~1 s with ~0.9 s of CPU burned, and ignored
+ * its deadline meanwhile. Now it returns at once, having used little CPU.
+ * The bounds are generous (a loaded 2-core machine): behaviour, not speed.
+ */
+static void cb_slow(weft_future *f, void *arg)
+{
+	(void)f;
+	(void)arg;
+	sleep_ms(1000);
+}
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * WEFT_SEC + ts.tv_nsec;
+}
+
+static void wait_not_behind_callbacks(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		weft_future *fs[2];
+		struct setter sa, sb;
+		pthread_t ta, tb = 0;
+		int64_t t0, cpu0, dl;
+		int rc;
+
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(weft_future_new(&fs[i]), 0);
+		assert_int_equal(
+			weft_future_add_done_callback(fs[0], cb_slow, NULL), 0);
+		sa = (struct setter){ fs[0], 20, 0, NULL };
+		sb = (struct setter){ fs[1], 100, -EIO, NULL };
+		t0 = weft_now();
+		cpu0 = thread_cpu_ns();
+		assert_int_equal(pthread_create(&ta, NULL, set_later, &sa), 0);
+		if (k == 0) {
+			/* B fails at 100 ms: FIRST_EXCEPTION holds. */
+			assert_int_equal(
+				pthread_create(&tb, NULL, set_later, &sb), 0);
+			dl = t0 + 5 * WEFT_SEC;
+			rc = weft_wait(fs, 2, WEFT_FIRST_EXCEPTION, dl);
+			assert_int_equal(rc, 2);
+		} else {
+			/* B never settles: the 200 ms deadline holds. */
+			dl = t0 + 200 * WEFT_MSEC;
+			rc = weft_wait(fs, 2, WEFT_FIRST_EXCEPTION, dl);
+			assert_int_equal(rc, -ETIMEDOUT);
+		}
+		print_message(
+			"wait %d: %d after %lld ms, %lld ms of CPU\n", k, rc,
+			(long long)ms_since(t0),
+			(long long)((thread_cpu_ns() - cpu0) / WEFT_MSEC));
+		/* Returned long before A's callback ended (1 s in)... */
+		assert_true(ms_since(t0) < 700);
+		/* ...without spinning meanwhile. */
+		assert_true(thread_cpu_ns() - cpu0 < 300 * WEFT_MSEC);
+		pthread_join(ta, NULL);
+		if (tb)
+			pthread_join(tb, NULL);
+		else
+			weft_future_set(fs[1], 0, NULL);
+		for (int i = 0; i < 2; i++)
+			weft_future_release(fs[i]);
+	}
+}
+
+/*
+ * The same for as_completed: A is yielded as soon as it settles (its
+ * watch record fires before A's slow callback runs), and freeing the
+ * iterator does not wait for that callback.
+ */
+static void as_completed_not_behind_callbacks(void **state)
+{
+	weft_future *fs[2], *f;
+	weft_as_completed *it;
+	struct setter sa;
+	pthread_t ta;
+	int64_t t0, cpu0;
+
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(weft_future_new(&fs[i]), 0);
+	assert_int_equal(weft_future_add_done_callback(fs[0], cb_slow, NULL),
+			 0);
+	assert_int_equal(weft_as_completed_new(&it, fs, 2), 0);
+	sa = (struct setter){ fs[0], 20, 0, NULL };
+	t0 = weft_now();
+	cpu0 = thread_cpu_ns();
+	assert_int_equal(pthread_create(&ta, NULL, set_later, &sa), 0);
+	assert_int_equal(weft_as_completed_next(it, &f, t0 + 5 * WEFT_SEC), 0);
+	assert_ptr_equal(f, fs[0]);
+	assert_int_equal(weft_as_completed_next(it, &f, 0), -ETIMEDOUT);
+	weft_as_completed_free(it);
+	print_message("as_completed: after %lld ms, %lld ms of CPU\n",
+		      (long long)ms_since(t0),
+		      (long long)((thread_cpu_ns() - cpu0) / WEFT_MSEC));
+	assert_true(ms_since(t0) < 700);
+	assert_true(thread_cpu_ns() - cpu0 < 300 * WEFT_MSEC);
+	pthread_join(ta, NULL);
+	weft_future_set(fs[1], 0, NULL);
+	for (int i = 0; i < 2; i++)
+		weft_future_release(fs[i]);
+}
+
+/*
+ * Waiters leave while the settling thread fires their records: many
+ * rounds of a FIRST_COMPLETED wait with a tiny deadline racing a settle,
+ * and an iterator freed while its future settles. TSan and ASan watch the
+ * records' memory (on the waiter's stack, in the iterator).
+ */
+static void *set_now(void *arg)
+{
+	weft_future_set(arg, 0, NULL);
+	return NULL;
+}
+
+static void watch_leave_race(void **state)
+{
+	int rounds = STRESS(3000, 300);
+
+	(void)state;
+	for (int k = 0; k < rounds; k++) {
+		weft_future *fs[3];
+		weft_as_completed *it;
+		pthread_t t;
+		int rc;
+
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(weft_future_new(&fs[i]), 0);
+		assert_int_equal(weft_as_completed_new(&it, fs, 3), 0);
+		assert_int_equal(pthread_create(&t, NULL, set_now, fs[k % 3]),
+				 0);
+		rc = weft_wait(fs, 3, WEFT_FIRST_COMPLETED,
+			       weft_now() + (k % 4) * 10 * WEFT_USEC);
+		assert_true(rc == 1 || rc == -ETIMEDOUT);
+		if (k % 2)
+			weft_as_completed_free(it);
+		pthread_join(t, NULL);
+		if (!(k % 2))
+			weft_as_completed_free(it);
+		for (int i = 0; i < 3; i++)
+			weft_future_release(fs[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +670,9 @@ int main(void)
 		LEAK_CHECKED(as_completed),
 		LEAK_CHECKED(as_completed_deadline_and_early_free),
 		LEAK_CHECKED(settle_race),
+		LEAK_CHECKED(wait_not_behind_callbacks),
+		LEAK_CHECKED(as_completed_not_behind_callbacks),
+		LEAK_CHECKED(watch_leave_race),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

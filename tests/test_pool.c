@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "park/park.h" /* weft__park_sleepers(), a test hook */
 #include "stress.h"
 #include "weft/pool.h"
 #include "weft/sync.h"
@@ -774,8 +775,11 @@ static void map(void **state)
 }
 
 /*
- * map's deadline: -ETIMEDOUT, the tasks not started are cancelled, and map
- * returns only once the running ones finished (args are never used after).
+ * map's deadline holds end to end: with tasks that run 1 s and a 20 ms
+ * deadline, map returns -ETIMEDOUT by its deadline (not when the running
+ * tasks end: the old code waited for them forever), the tasks not started
+ * are cancelled and never run, and the running ones finish later on their
+ * own (their futures are freed then: the ASan build checks for leaks).
  */
 static atomic_int gate_runs;
 
@@ -791,25 +795,26 @@ static void map_deadline(void **state)
 {
 	enum { N = 50 };
 	weft_event gate = WEFT_EVENT_INIT;
-	struct releaser r = { &gate, 200 };
+	struct releaser r = { &gate, 1000 };
 	void *args[N];
 	weft_pool *p = pool_of(2);
 	pthread_t t;
-	int64_t dl;
+	int64_t t0, dl;
 
 	(void)state;
 	atomic_store(&gate_runs, 0);
 	for (int i = 0; i < N; i++)
 		args[i] = &gate;
 	assert_int_equal(pthread_create(&t, NULL, open_gate, &r), 0);
-	dl = weft_now() + 50 * WEFT_MSEC;
+	t0 = weft_now();
+	dl = t0 + 20 * WEFT_MSEC;
 	assert_int_equal(weft_pool_map(p, task_gate_count, args, NULL, N, dl),
 			 -ETIMEDOUT);
 	assert_true(weft_now() >= dl);
-	/* The (at most two) tasks that had started have finished. */
-	assert_true(weft_event_is_set(&gate));
-	assert_true(atomic_load(&gate_runs) <= 2);
-	weft_pool_free(p);
+	/* By its deadline, not when the gate opens 1 s later. */
+	assert_false(weft_event_is_set(&gate));
+	assert_true(ms_since(t0) < 700);
+	weft_pool_free(p); /* waits for the (at most two) running ones */
 	pthread_join(t, NULL);
 	assert_true(atomic_load(&gate_runs) <= 2);
 }
@@ -990,6 +995,383 @@ static void result_deadline(void **state)
 	weft_pool_free(p);
 }
 
+/* ---- issue 7: deadlines on a worker, cancelling shutdown, NULL ---- */
+
+static int task_sleep_1s(void *arg, void **res)
+{
+	(void)res;
+	if (arg)
+		atomic_fetch_add((atomic_int *)arg, 1);
+	sleep_ms(1000);
+	return 0;
+}
+
+struct on_worker {
+	weft_pool *p;
+	atomic_int runs;
+	int rc[6];
+	int64_t ms[6];
+	enum weft_future_state st[6];
+};
+
+/*
+ * Runs on the only worker of a pool of 1 and asks about a pending child
+ * that would run 1 s: a poll (result, weft_wait, as_completed) and a
+ * 20 ms deadline must each return -ETIMEDOUT at once, leaving the child
+ * PENDING (the old code ran the child inline first: 1 s late); map with a
+ * 20 ms deadline returns by it and cancels its tasks; only WEFT_FOREVER
+ * runs the child inline.
+ */
+static int task_ask_child(void *arg, void **res)
+{
+	struct on_worker *o = arg;
+	weft_as_completed *it;
+	weft_future *c, *g;
+	void *args[3] = { &o->runs, &o->runs, &o->runs };
+	int64_t t0;
+
+	(void)res;
+	if (weft_pool_submit(o->p, task_sleep_1s, &o->runs, &c))
+		return -EPROTO;
+	for (int i = 0; i < 6; i++) {
+		t0 = weft_now();
+		switch (i) {
+		case 0:
+			o->rc[i] = weft_future_result(c, NULL, 0);
+			break;
+		case 1:
+			o->rc[i] = weft_future_result(
+				c, NULL, weft_now() + 20 * WEFT_MSEC);
+			break;
+		case 2:
+			o->rc[i] = weft_wait(&c, 1, i % 2 + 1, 0);
+			break;
+		case 3:
+			if (weft_as_completed_new(&it, &c, 1))
+				return -ENOMEM;
+			o->rc[i] = weft_as_completed_next(
+				it, &g, weft_now() + 20 * WEFT_MSEC);
+			weft_as_completed_free(it);
+			break;
+		case 4:
+			o->rc[i] = weft_pool_map(o->p, task_sleep_1s, args,
+						 NULL, 3,
+						 weft_now() + 20 * WEFT_MSEC);
+			break;
+		case 5:
+			o->rc[i] = weft_future_result(c, NULL, WEFT_FOREVER);
+			break;
+		}
+		o->ms[i] = ms_since(t0);
+		o->st[i] = weft_future_state(c);
+	}
+	weft_future_release(c);
+	return 0;
+}
+
+static void worker_respects_deadlines(void **state)
+{
+	struct on_worker o = { .runs = 0 };
+	weft_future *f;
+
+	(void)state;
+	o.p = pool_of(1);
+	assert_int_equal(weft_pool_submit(o.p, task_ask_child, &o, &f), 0);
+	assert_int_equal(weft_future_result(f, NULL, WEFT_FOREVER), 0);
+	for (int i = 0; i < 6; i++)
+		print_message("on the worker, %d: %d after %lld ms, child %d\n",
+			      i, o.rc[i], (long long)o.ms[i], o.st[i]);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(o.rc[i], -ETIMEDOUT);
+		assert_true(o.ms[i] < 500); /* not after a 1 s task */
+		assert_int_equal(o.st[i], WEFT_FUTURE_PENDING);
+	}
+	/* Only waiting forever ran the child, inline; map's never ran. */
+	assert_int_equal(o.rc[5], 0);
+	assert_int_equal(o.st[5], WEFT_FUTURE_DONE);
+	assert_int_equal(atomic_load(&o.runs), 1);
+	weft_future_release(f);
+	weft_pool_free(o.p);
+	assert_int_equal(atomic_load(&o.runs), 1);
+}
+
+/*
+ * Issue 7, bug 5: after weft_pool_shutdown(p, false, true) returns, no
+ * future is PENDING: thousands queued from outside and the children a
+ * running task submitted are CANCELLED; the running task waiting on one
+ * of its children gets -ECANCELED (it does not run the child inline,
+ * whether it waits with a deadline or forever). Every future ends DONE
+ * with one run or CANCELLED with none, its callback called exactly once.
+ */
+struct parent {
+	weft_pool *p;
+	weft_event started, gate;
+	weft_future *kids[20];
+	atomic_int *runs; /* [0..19] kids, [20..] outside tasks */
+	atomic_int *cbs;
+	struct counted c[20];
+	bool forever;
+	int rc;
+};
+
+static void cb_count_id(weft_future *f, void *arg)
+{
+	(void)f;
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+static int task_parent(void *arg, void **res)
+{
+	struct parent *pa = arg;
+
+	(void)res;
+	for (int i = 0; i < 20; i++) {
+		pa->c[i] = (struct counted){ pa->runs, NULL, i };
+		if (weft_pool_submit(pa->p, task_counted, &pa->c[i],
+				     &pa->kids[i]) ||
+		    weft_future_add_done_callback(pa->kids[i], cb_count_id,
+						  &pa->cbs[i]))
+			abort();
+	}
+	weft_event_set(&pa->started);
+	if (pa->forever) {
+		/* Asked after the shutdown: never runs the child inline. */
+		weft_event_wait(&pa->gate, WEFT_FOREVER);
+		pa->rc = weft_future_result(pa->kids[3], NULL, WEFT_FOREVER);
+	} else {
+		/* Parked on the child when the shutdown cancels it. */
+		pa->rc = weft_future_result(pa->kids[3], NULL,
+					    weft_now() + 60 * WEFT_SEC);
+	}
+	return 0;
+}
+
+struct blocker {
+	weft_event running, gate;
+};
+
+static int task_block_once_running(void *arg, void **res)
+{
+	struct blocker *b = arg;
+
+	(void)res;
+	weft_event_set(&b->running);
+	return weft_event_wait(&b->gate, WEFT_FOREVER);
+}
+
+static void shutdown_cancels_queued(void **state)
+{
+	int rounds = STRESS(40, 8), n = STRESS(5000, 1000);
+
+	(void)state;
+	for (int k = 0; k < rounds; k++) {
+		struct parent pa = { .forever = k % 2, .rc = 1 };
+		struct blocker bl = { WEFT_EVENT_INIT, WEFT_EVENT_INIT };
+		weft_future **fs = calloc((size_t)n, sizeof(*fs));
+		struct counted *c = calloc((size_t)n, sizeof(*c));
+		weft_future *blocker, *parent;
+		int ncancel = 0;
+
+		pa.runs = calloc((size_t)n + 20, sizeof(*pa.runs));
+		pa.cbs = calloc((size_t)n + 20, sizeof(*pa.cbs));
+		weft_event_init(&pa.started);
+		weft_event_init(&pa.gate);
+		pa.p = pool_of(2);
+		/* One worker blocked, the other runs the parent. */
+		assert_int_equal(weft_pool_submit(pa.p, task_block_once_running,
+						  &bl, &blocker),
+				 0);
+		weft_event_wait(&bl.running, WEFT_FOREVER);
+		assert_int_equal(
+			weft_pool_submit(pa.p, task_parent, &pa, &parent), 0);
+		weft_event_wait(&pa.started, WEFT_FOREVER);
+		for (int i = 0; i < n; i++) {
+			c[i] = (struct counted){ pa.runs, NULL, 20 + i };
+			assert_int_equal(weft_pool_submit(pa.p, task_counted,
+							  &c[i], &fs[i]),
+					 0);
+			assert_int_equal(weft_future_add_done_callback(
+						 fs[i], cb_count_id,
+						 &pa.cbs[20 + i]),
+					 0);
+		}
+		/*
+		 * The parent parks on its child (the blocker sleeps too):
+		 * shutdown must wake it. 2 s at most: the old code never
+		 * parked, it ran the child inline.
+		 */
+		for (int i = 0;
+		     !pa.forever && i < 2000 && weft__park_sleepers() < 2; i++)
+			sleep_ms(1);
+		assert_int_equal(weft_pool_shutdown(pa.p, false, true), 0);
+		/* Right when shutdown returns: nothing queued is left. */
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(weft_future_state(pa.kids[i]),
+					 WEFT_FUTURE_CANCELLED);
+		for (int i = 0; i < n; i++) {
+			if (weft_future_state(fs[i]) == WEFT_FUTURE_PENDING)
+				fail_msg("round %d: future %d still pending "
+					 "after shutdown(cancel)",
+					 k, i);
+			ncancel += weft_future_state(fs[i]) ==
+				   WEFT_FUTURE_CANCELLED;
+		}
+		weft_event_set(&pa.gate);
+		weft_event_set(&bl.gate);
+		weft_pool_free(pa.p);
+		assert_int_equal(weft_future_result(parent, NULL, 0), 0);
+		assert_int_equal(pa.rc, -ECANCELED);
+		assert_int_equal(weft_future_result(blocker, NULL, 0), 0);
+		for (int i = 0; i < n + 20; i++) {
+			weft_future *f = i < 20 ? pa.kids[i] : fs[i - 20];
+
+			assert_int_equal(atomic_load(&pa.cbs[i]), 1);
+			if (weft_future_state(f) == WEFT_FUTURE_CANCELLED)
+				assert_int_equal(atomic_load(&pa.runs[i]), 0);
+			else
+				assert_int_equal(atomic_load(&pa.runs[i]), 1);
+			weft_future_release(f);
+		}
+		/* Both workers were busy: nobody ran the queued ones. */
+		assert_int_equal(ncancel, n);
+		weft_future_release(blocker);
+		weft_future_release(parent);
+		free(pa.runs);
+		free(pa.cbs);
+		free(fs);
+		free(c);
+	}
+}
+
+/*
+ * The same under load: workers chew through tiny tasks while a cancelling
+ * shutdown comes in (from outside, or from one of the tasks); when it
+ * returns nothing is PENDING, and each future ends exactly once.
+ */
+static int task_cancel_pool(void *arg, void **res)
+{
+	(void)res;
+	return weft_pool_shutdown(arg, false, true);
+}
+
+static void shutdown_cancel_race(void **state)
+{
+	int rounds = STRESS(100, 15), n = STRESS(4000, 500);
+
+	(void)state;
+	for (int k = 0; k < rounds; k++) {
+		atomic_int *runs = calloc((size_t)n, sizeof(*runs));
+		atomic_int *cbs = calloc((size_t)n, sizeof(*cbs));
+		struct counted *c = calloc((size_t)n, sizeof(*c));
+		weft_future **fs = calloc((size_t)n, sizeof(*fs));
+		weft_pool *p = pool_of(1 + k % 3);
+		bool from_task = k % 4 == 3;
+		int at = n / 2 + (k * 37) % (n / 2), ndone = 0, ncancel = 0;
+		int nrefused = 0;
+
+		for (int i = 0; i < n; i++) {
+			int rc;
+
+			c[i] = (struct counted){ runs, NULL, i };
+			if (from_task && i == at) {
+				rc = weft_pool_submit(p, task_cancel_pool, p,
+						      &fs[i]);
+				runs[i] = 1; /* counted as run if it ran */
+			} else {
+				rc = weft_pool_submit(p, task_counted, &c[i],
+						      &fs[i]);
+			}
+			if (rc == -ESHUTDOWN && from_task && i > at) {
+				nrefused++; /* after the task's shutdown */
+				continue;
+			}
+			assert_int_equal(rc, 0);
+			assert_int_equal(weft_future_add_done_callback(
+						 fs[i], cb_count_id, &cbs[i]),
+					 0);
+		}
+		if (!from_task) {
+			assert_int_equal(weft_pool_shutdown(p, false, true), 0);
+			for (int i = 0; i < n; i++)
+				if (weft_future_state(fs[i]) ==
+				    WEFT_FUTURE_PENDING)
+					fail_msg("round %d: future %d pending",
+						 k, i);
+		}
+		weft_pool_free(p);
+		for (int i = 0; i < n; i++) {
+			enum weft_future_state st = weft_future_state(fs[i]);
+
+			if (!fs[i])
+				continue; /* refused */
+			assert_int_equal(atomic_load(&cbs[i]), 1);
+			if (st == WEFT_FUTURE_CANCELLED) {
+				ncancel++;
+				if (!(from_task && i == at))
+					assert_int_equal(runs[i], 0);
+			} else {
+				assert_int_equal(st, WEFT_FUTURE_DONE);
+				assert_int_equal(runs[i], 1);
+				ndone++;
+			}
+			weft_future_release(fs[i]);
+		}
+		assert_int_equal(ndone + ncancel + nrefused, n);
+		free(runs);
+		free(cbs);
+		free(c);
+		free(fs);
+	}
+}
+
+/* Every public function of future.h and pool.h given a NULL handle. */
+static void null_handles(void **state)
+{
+	weft_future *f = V(1);
+	weft_as_completed *it = V(1);
+	weft_pool *p = V(1);
+	void *res = V(3);
+
+	(void)state;
+	/* future.h */
+	assert_int_equal(weft_future_new(NULL), -EINVAL);
+	assert_int_equal(weft_future_set(NULL, 0, NULL), -EINVAL);
+	assert_null(weft_future_retain(NULL));
+	weft_future_release(NULL);
+	assert_int_equal(weft_future_result(NULL, &res, 0), -EINVAL);
+	assert_int_equal(weft_future_result(NULL, &res, WEFT_FOREVER), -EINVAL);
+	assert_int_equal(U(res), 3);
+	assert_int_equal(weft_future_state(NULL), WEFT_FUTURE_PENDING);
+	assert_false(weft_future_done(NULL));
+	assert_int_equal(weft_future_cancel(NULL), -EINVAL);
+	assert_int_equal(weft_future_add_done_callback(NULL, cb_late, NULL),
+			 -EINVAL);
+	assert_int_equal(weft_wait(NULL, 1, WEFT_FIRST_COMPLETED, 0), -EINVAL);
+	{
+		weft_future *none[1] = { NULL };
+
+		assert_int_equal(weft_wait(none, 1, WEFT_ALL_COMPLETED, 0),
+				 -EINVAL);
+		assert_int_equal(weft_as_completed_new(&it, none, 1), -EINVAL);
+		assert_null(it);
+	}
+	assert_int_equal(weft_as_completed_new(NULL, &f, 1), -EINVAL);
+	assert_int_equal(weft_as_completed_next(NULL, &f, 0), -EINVAL);
+	assert_null(f);
+	weft_as_completed_free(NULL);
+	/* pool.h */
+	assert_int_equal(weft_pool_new(NULL, NULL), -EINVAL);
+	assert_int_equal(weft_pool_submit(NULL, task_nop, NULL, &f), -EINVAL);
+	assert_int_equal(weft_pool_submit(NULL, task_nop, NULL, NULL), -EINVAL);
+	assert_int_equal(weft_pool_map(NULL, task_nop, &res, NULL, 1, 0),
+			 -EINVAL);
+	assert_int_equal(weft_pool_shutdown(NULL, false, false), -EINVAL);
+	assert_int_equal(weft_pool_shutdown(NULL, true, true), -EINVAL);
+	assert_int_equal(weft_pool_max_workers(NULL), -EINVAL);
+	weft_pool_free(NULL);
+	(void)p;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1013,6 +1395,10 @@ int main(void)
 		LEAK_CHECKED(nested),
 		LEAK_CHECKED(future_outlives_pool),
 		LEAK_CHECKED(result_deadline),
+		LEAK_CHECKED(worker_respects_deadlines),
+		LEAK_CHECKED(shutdown_cancels_queued),
+		LEAK_CHECKED(shutdown_cancel_race),
+		LEAK_CHECKED(null_handles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

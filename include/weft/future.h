@@ -19,10 +19,12 @@
  * Waiting. result() and weft_wait() take absolute deadlines (weft/base.h)
  * and wait through weft's park/wake core: they block a thread today, and
  * the coroutine runtime makes the same calls suspend only a coroutine,
- * with no second future type. A pool worker asking for the result of a
- * still-pending future of its own pool runs the task itself, inline,
+ * with no second future type. A pool worker waiting with WEFT_FOREVER for
+ * a still-pending future of its own pool runs the task itself, inline,
  * instead of waiting (so nested submit-and-wait cannot deadlock a full
- * pool; see weft/pool.h).
+ * pool; see weft/pool.h). A poll (a deadline already past) never runs a
+ * task, and a finite deadline is never overrun by running one: those
+ * wait, and time out if no other worker gets to the task.
  *
  * Ownership (reference counts). A future is freed when its last reference
  * is released. weft_pool_submit() and weft_future_new() hand the caller one
@@ -85,7 +87,7 @@ WEFT_API int weft_future_new(weft_future **fp);
  */
 WEFT_API int weft_future_set(weft_future *f, int rc, void *result);
 
-/* Take one more reference. Returns f. */
+/* Take one more reference. Returns f (NULL for NULL). */
 WEFT_API weft_future *weft_future_retain(weft_future *f);
 /* Give one reference back; the last one frees the future. NULL is fine. */
 WEFT_API void weft_future_release(weft_future *f);
@@ -119,7 +121,9 @@ typedef void weft_done_fn(weft_future *f, void *arg);
 /*
  * Call fn(f, arg) once the future settles, exactly once: by the thread
  * that settles it, or right now by the caller if it has already settled.
- * Callbacks run in the order they were added, after waiters are woken.
+ * Callbacks run in the order they were added, after every waiter
+ * (result, weft_wait, as_completed) has been woken: no waiter ever waits
+ * for a callback to finish.
  * fn must not block for long (it runs on a pool worker) and must not
  * release the caller's reference it did not take. 0, -EINVAL, -ENOMEM.
  */

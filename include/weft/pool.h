@@ -21,21 +21,30 @@
  * list grows as needed.
  *
  * Nested waits. A task may submit tasks to its own pool and wait for them:
- * when a worker asks for the result of (or weft_wait()s on) a future of its
- * own pool that no worker has started, it claims the task and runs it
- * inline. A future that is already running is waited for; it is making
- * progress on another worker, so a pool of any size (1 included) cannot
- * deadlock on nested submit-and-wait. (Tasks that wait for each other by
- * other means, e.g. an event set by a task queued behind them, still need
- * enough workers, as in Python.)
+ * when a worker waits with WEFT_FOREVER for the result of (or weft_wait()s,
+ * as_completed_next()s, maps on) a future of its own pool that no worker
+ * has started, it claims the task and runs it inline. A future that is
+ * already running is waited for; it is making progress on another worker,
+ * so a pool of any size (1 included) cannot deadlock on nested
+ * submit-and-wait. A poll never runs a task and a finite deadline is never
+ * overrun by running one inline: such a wait times out if no other worker
+ * starts the task in time (on a pool of 1, it cannot). (Tasks that wait for
+ * each other by other means, e.g. an event set by a task queued behind
+ * them, still need enough workers, as in Python.)
  *
  * Shutdown. weft_pool_shutdown(pool, wait, cancel_pending): further submits
  * fail with -ESHUTDOWN; every task accepted before is either run or, with
  * cancel_pending, cancelled if it had not started — its future says which
- * (DONE/FAILED or CANCELLED). Tasks submitted without a future (fut NULL)
- * are simply not run when cancelled. wait == true returns once every worker
- * has exited (so every accepted task has settled); it fails with -EDEADLK
- * from one of the pool's own tasks (after starting the shutdown).
+ * (DONE/FAILED or CANCELLED). With cancel_pending the cancelling is done
+ * before shutdown returns (Python's cancel_futures=True), wait or not:
+ * then no future of the pool is PENDING any more, including the children
+ * that running tasks submitted, and a running task waiting for such a
+ * child gets -ECANCELED (it does not run it inline). Callbacks of the
+ * futures cancelled so run on the thread calling shutdown. Tasks
+ * submitted without a future (fut NULL) are simply not run when
+ * cancelled. wait == true returns once every worker has exited (so every
+ * accepted task has settled); it fails with -EDEADLK from one of the
+ * pool's own tasks (after starting the shutdown and the cancelling).
  *
  * Ownership. weft_pool_free() shuts the pool down (wait, no cancel) if
  * that was not done, joins the workers and frees the pool. It must not be
@@ -104,9 +113,18 @@ WEFT_API int weft_pool_submit(weft_pool *pool, weft_task_fn *fn, void *arg,
  * and collect the results in input order. Returns 0 when every task
  * returned 0. Otherwise returns the first error in input order (or
  * -ETIMEDOUT when the deadline passed first); tasks not yet started are
- * then cancelled, and map waits for the ones already running to finish
- * before it returns, so args and results are never used after map returns.
- * results may be NULL. n == 0 returns 0.
+ * then cancelled, and map waits for the ones already running to finish,
+ * but never past its deadline: map always returns by its deadline (as
+ * Python's map, which cancels and does not wait). The args and results
+ * arrays are never touched after map returns (each task gets the value
+ * args[i], and results[i] is written by map itself). With WEFT_FOREVER,
+ * no task runs any more when map returns. When the deadline cut map
+ * short, tasks already running go on: whatever args[i] points to must
+ * stay valid until they end (weft_pool_shutdown(pool, true, ...) waits
+ * for them); their futures are freed when they settle (nothing leaks).
+ * From one of the pool's own tasks, map passes its deadline down: only
+ * with WEFT_FOREVER does it run pending tasks inline (see "Nested
+ * waits"). results may be NULL. n == 0 returns 0.
  */
 WEFT_API int weft_pool_map(weft_pool *pool, weft_task_fn *fn, void *const *args,
 			   void **results, size_t n, int64_t deadline);

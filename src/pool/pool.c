@@ -32,6 +32,17 @@
  * no one else spins and work is left, wakes a parked worker: the task it
  * took may not be the one that submit pushed (found by a test: a spinner
  * took a long task, the short one stayed queued beside a parked worker).
+ *
+ * Spinning (may_spin, spin): Go's rules — few spinners, spinning only
+ * while it pays, yields only when they help our own work — and a nudge
+ * hook through which a waiter whose task nobody started wakes a parked
+ * worker (a spinner may be preempted on a busy machine).
+ *
+ * Futures. The pool is an executor of src/future/ (future_internal.h):
+ * it makes, claims, runs and cancels futures and answers two hooks; the
+ * futures module never names the pool. A cancelling shutdown cancels
+ * everything queued before it returns (cancel_queued), closing the gap of
+ * a task popped but not yet claimed with per-worker claim windows.
  */
 #include "weft/pool.h"
 
@@ -39,13 +50,17 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "park/park.h"
-#include "pool/pool_internal.h"
+#include "future/future_internal.h"
 #include "weft/sync.h"
 
 #define RING_SHIFT 10
@@ -54,13 +69,23 @@
 #define CLOSED (UINT64_C(1) << 63)
 #define POS(t) ((t) & ~CLOSED)
 
-/* Looks for work while idle: with a pause, then with a yield, then park. */
-#ifndef IDLE_SPINS
-#define IDLE_SPINS 64
-#endif
-#ifndef IDLE_YIELDS
+/*
+ * An idle worker's spin (spin()): SPIN_MIN..SPIN_MAX pauses (adapted),
+ * and yields only to the submitter, at most IDLE_YIELDS, while they pay.
+ */
+#define SPIN_MIN 128
+#define SPIN_MAX 512
+#define SPIN_START 128
 #define IDLE_YIELDS 8
-#endif
+/* A yield that gave the CPU away this long means the submitter ran. */
+#define YIELD_LONG (50 * WEFT_USEC)
+/* Spins that may still yield after a long one; every this-many-th probes. */
+#define YIELD_CREDIT 4
+#define YIELD_PROBE 16
+/* Tasks run in a row that make a burst: more will come, do not park. */
+#define BURST 16
+/* Pauses before the yields of a spin after a burst. */
+#define BURST_SPIN 16
 /* An outside submitter finding every ring full yields this often first. */
 #ifndef SUBMIT_YIELDS
 #define SUBMIT_YIELDS 16
@@ -94,6 +119,17 @@ struct worker {
 	int index;
 	bool started;
 	unsigned tick;
+	uint32_t spin;		      /* pauses of the next spin (adapted) */
+	uint32_t yield_credit;	      /* spins that may still yield (adapted) */
+	uint32_t probe;		      /* counts spins, to probe yields */
+	uint32_t streak, last_streak; /* tasks run between searches */
+	/*
+	 * Odd while the worker looks for a task and claims the future it
+	 * popped (the pop, the look at `cancel`, the claim CAS): a
+	 * cancelling shutdown waits for it to move on, so that no popped
+	 * future is still PENDING when shutdown returns.
+	 */
+	_Atomic uint32_t claim_seq;
 };
 
 struct weft_pool {
@@ -101,13 +137,23 @@ struct weft_pool {
 	alignas(64) struct worker *workers; /* mmap'd, zeroed */
 	size_t workers_size;
 	int n;
+	uint32_t ncpu; /* CPUs we may run on, when the pool started */
 	int (*initializer)(void *, int);
 	void *initarg;
 	char prefix[16];
+	struct weft__executor ex; /* what futures know of us: the hooks */
 
-	/* Written on idle <-> busy transitions only. */
+	/*
+	 * Written on idle <-> busy transitions, read by every submit: the
+	 * spinner count (changes whenever a worker starts or stops spinning)
+	 * apart from the parked list and the submitter's CPU (change
+	 * seldom), so a submit's look at the parked count usually hits.
+	 */
 	alignas(64) _Atomic uint32_t nspinning;
-	struct weft__waitlist idle;
+	alignas(64) struct weft__waitlist idle;
+	_Atomic int submit_cpu; /* the CPU of the last outside submit */
+
+	bool membarrier; /* the claim windows use membarrier(): see run loop */
 
 	alignas(64) _Atomic uint32_t shut; /* rings closed: drain and exit */
 	_Atomic uint32_t cancel;	   /* cancel what is still pending */
@@ -126,10 +172,23 @@ struct weft_pool {
 static _Thread_local struct worker *cur_worker;
 static _Thread_local unsigned rr_next;
 
-struct weft_pool *weft__pool_current(void)
+#define POOL_OF(e)                                                           \
+	((struct weft_pool *)(void *)((char *)(e)-offsetof(struct weft_pool, \
+							   ex)))
+
+/*
+ * The executor hooks (future_internal.h). allow_inline: may a worker of
+ * ours run a pending future of ours inline? Not once a cancelling
+ * shutdown began: it is cancelling them, and a task waiting on one gets
+ * -ECANCELED instead.
+ */
+static bool pool_allow_inline(struct weft__executor *ex)
 {
-	return cur_worker ? cur_worker->pool : NULL;
+	return !atomic_load_explicit(&POOL_OF(ex)->cancel,
+				     memory_order_relaxed);
 }
+
+static void pool_nudge(struct weft__executor *ex);
 
 /* ---- the ring ---- */
 
@@ -267,7 +326,8 @@ static int ov_grab(struct worker *w)
 
 static void maybe_wake(struct weft_pool *p)
 {
-	if (!atomic_load(&p->nspinning) && weft__waitlist_count(&p->idle))
+	/* The quiet line first: nspinning is read only if someone parked. */
+	if (weft__waitlist_count(&p->idle) && !atomic_load(&p->nspinning))
 		weft__wake_one(&p->idle);
 }
 
@@ -307,20 +367,186 @@ static bool peek_work(struct weft_pool *p)
 	return false;
 }
 
+/*
+ * A waiter is about to give up the CPU for a future nobody has started.
+ * The submit that queued it woke nobody if a worker counted as spinning;
+ * on a busy machine that worker may be preempted, and the task would
+ * wait for its next time slice (milliseconds). Wake a parked worker if
+ * work is queued, spinner or not.
+ */
+static void pool_nudge(struct weft__executor *ex)
+{
+	struct weft_pool *p = POOL_OF(ex);
+
+	if (weft__waitlist_count(&p->idle) && any_work(p))
+		weft__wake_one(&p->idle);
+}
+
 /* ---- running ---- */
+
+/*
+ * The claim window (see struct worker and cancel_queued): a Dekker pair
+ * between the worker (mark the window, then look at `cancel`) and a
+ * cancelling shutdown (set `cancel`, then look at the marks). It needs a
+ * store-load barrier on one side. The worker opens a window for every
+ * task, so where the kernel has membarrier() the shutdown, which is rare,
+ * pays for both: membarrier(PRIVATE_EXPEDITED) runs a full barrier on
+ * every CPU running one of our threads (liburcu's asymmetric fence), and
+ * the worker's side is a plain store and a compiler barrier. Elsewhere
+ * the worker's store is seq_cst (an xchg, ~8 ns a task here).
+ */
+static inline uint32_t open_window(struct worker *w)
+{
+	uint32_t seq =
+		atomic_load_explicit(&w->claim_seq, memory_order_relaxed);
+
+	if (w->pool->membarrier) {
+		atomic_store_explicit(&w->claim_seq, seq + 1,
+				      memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		atomic_store(&w->claim_seq, seq + 1);
+	}
+	return seq;
+}
+
+/*
+ * A worker took t off a ring inside its claim window (claim_seq odd, see
+ * worker_main): decide its fate and close the window. true if the caller
+ * is to run it (a detached task, or a future now RUNNING); a future that
+ * is cancelled here, or was claimed inline or cancelled meanwhile, is
+ * done with (the pool's reference given back).
+ */
+static bool take_task(struct worker *w, struct task *t, uint32_t seq)
+{
+	struct weft_pool *p = w->pool;
+	bool run;
+
+	/* Read after the window opened: see open_window(). */
+	if (atomic_load(&p->cancel)) {
+		if (t->fut)
+			weft__future_cancel_drop(t->fut);
+		run = false;
+	} else {
+		run = !t->fut || weft__future_claim(t->fut);
+		if (!run)
+			weft_future_release(t->fut);
+	}
+	atomic_store_explicit(&w->claim_seq, seq + 2, memory_order_release);
+	return run;
+}
 
 static void run_task(struct weft_pool *p, struct task *t)
 {
 	int broken = atomic_load_explicit(&p->broken, memory_order_relaxed);
-	bool cancel = atomic_load_explicit(&p->cancel, memory_order_relaxed);
 	void *result = NULL;
 
-	if (!t->fut) {
-		if (!cancel && !broken)
-			t->fn(t->arg, &result);
-		return;
+	if (t->fut)
+		weft__future_run_claimed(t->fut, broken, true);
+	else if (!broken)
+		t->fn(t->arg, &result);
+}
+
+/*
+ * Go's rule for spinning (runtime/proc.go, findRunnable): a worker out of
+ * work spins only while fewer than half of the workers not parked are
+ * spinning already, counting at most as many workers as CPUs — with 2
+ * workers, one spinner at most. More spinners find the same work no
+ * faster, and on a busy machine they take the CPU from the worker doing
+ * the work and from the submitter.
+ */
+static bool may_spin(struct weft_pool *p)
+{
+	uint32_t parked = weft__waitlist_count(&p->idle);
+	uint32_t awake = (uint32_t)p->n > parked ? (uint32_t)p->n - parked : 1;
+
+	if (awake > p->ncpu)
+		awake = p->ncpu;
+	return 2 * atomic_load_explicit(&p->nspinning, memory_order_relaxed) <
+	       awake;
+}
+
+/*
+ * Look for work without parking, as long as it pays; true if work showed
+ * up. Two phases, through the backoff helper:
+ *
+ * Pauses (only for a spinner, see may_spin; counted in nspinning so that
+ * submits need not wake anyone): w->spin of them, adapted like Go's
+ * spinning Ms are bounded — doubled after a spin that found work while
+ * pausing, halved after one that found nothing, within
+ * [SPIN_MIN, SPIN_MAX] (~5-20 us here).
+ *
+ * Yields, only when they pay. A yield keeps the worker runnable, so the
+ * next task needs no futex wake from the submitter, and hands the CPU to
+ * whoever shares it; a parked worker costs the submitter a wake-up. But
+ * handed to another program (a busy machine), a yield gives away the rest
+ * of our time slice (EEVDF pushes a yielder's deadline back a whole
+ * slice), and when a waiter is waiting for the next task's result that
+ * slice is latency: idle workers that yielded took the CPU from the
+ * submitter and the working worker and turned 0.2 us round trips into
+ * 1-10 us. So a worker yields (IDLE_YIELDS at most) when
+ *  - its last streak was a burst (BURST tasks in a row between searches):
+ *    work comes in bulk, throughput counts, stay runnable rather than
+ *    park (a round trip's streak is one task), and yield after only
+ *    BURST_SPIN pauses: the submitter may be waiting for our CPU;
+ *  - or it shares its CPU with the outside submitter and the yields are
+ *    long (the submitter ran at least YIELD_LONG with the CPU: producing,
+ *    not waiting — a waiting submitter gives the CPU straight back, and
+ *    yielding to it would keep the two trading one core while the other
+ *    idles, as the scheduler leaves ping-ponging threads where they are);
+ *    after a short yield, only on credit left by a long one, probing
+ *    every YIELD_PROBE-th spin.
+ */
+static bool spin(struct worker *w, bool pauses)
+{
+	struct weft_pool *p = w->pool;
+	struct weft__backoff b;
+	uint32_t yields = 0;
+	int64_t yield_at = 0;
+	bool found = false;
+
+	bool burst = w->last_streak >= BURST;
+
+	if (burst)
+		yields = IDLE_YIELDS;
+	else if (sched_getcpu() == atomic_load_explicit(&p->submit_cpu,
+							memory_order_relaxed) &&
+		 (w->yield_credit || (++w->probe & (YIELD_PROBE - 1)) == 0))
+		yields = IDLE_YIELDS;
+	/* In a burst the submitter is producing: give it the CPU soon. */
+	b = WEFT__BACKOFF(!pauses ? 0 : burst ? BURST_SPIN : w->spin, yields);
+	if (pauses)
+		atomic_fetch_add(&p->nspinning, 1);
+	for (;;) {
+		if (yields && b.i == b.spins)
+			yield_at = weft_now(); /* the first yield comes next */
+		if (!weft__backoff(&b))
+			break;
+		if (peek_work(p)) {
+			found = true;
+			break;
+		}
+		if (b.i > b.spins) {
+			/* We just yielded: did the submitter run long? */
+			int64_t now = weft_now();
+
+			if (burst || now - yield_at >= YIELD_LONG)
+				w->yield_credit = YIELD_CREDIT;
+			else if (w->yield_credit)
+				w->yield_credit--;
+			if (!w->yield_credit)
+				break;
+			yield_at = now;
+		}
 	}
-	weft__future_pool_take(t->fut, broken, cancel);
+	if (pauses) {
+		atomic_fetch_sub(&p->nspinning, 1);
+		if (found && b.i <= b.spins && w->spin < SPIN_MAX)
+			w->spin *= 2;
+		else if (!found && w->spin > SPIN_MIN)
+			w->spin /= 2;
+	}
+	return found;
 }
 
 static bool find_task(struct worker *w, struct task *t)
@@ -366,6 +592,7 @@ static void *worker_main(void *arg)
 	struct task t;
 
 	cur_worker = w;
+	weft__executor_current = &p->ex;
 	set_thread_name(w);
 	if (p->initializer) {
 		int rc = p->initializer(p->initarg, w->index);
@@ -374,9 +601,17 @@ static void *worker_main(void *arg)
 			pool_break(p, rc);
 	}
 	for (;;) {
-		bool found = false;
+		bool run;
+		/*
+		 * The claim window opens before the pop (seq_cst): from
+		 * here until take_task() a task we pop is in our hands
+		 * only, and a cancelling shutdown that swept the rings
+		 * waits for the window to close (cancel_queued).
+		 */
+		uint32_t seq = open_window(w);
 
 		if (find_task(w, &t)) {
+			run = take_task(w, &t, seq);
 			/*
 			 * Leaving the search (spinning, or woken): a submit
 			 * that saw us spinning woke nobody, and the task we
@@ -395,23 +630,19 @@ static void *worker_main(void *arg)
 				    !atomic_load(&p->nspinning) && any_work(p))
 					weft__wake_one(&p->idle);
 			}
-			run_task(p, &t);
+			if (run)
+				run_task(p, &t);
+			w->streak++;
 			continue;
 		}
-		searching = true;
-		atomic_fetch_add(&p->nspinning, 1);
-		for (int i = 0; i < IDLE_SPINS + IDLE_YIELDS; i++) {
-			if (peek_work(p)) {
-				found = true;
-				break;
-			}
-			if (i < IDLE_SPINS)
-				weft__cpu_relax();
-			else
-				weft__yield();
+		atomic_store_explicit(&w->claim_seq, seq + 2,
+				      memory_order_release);
+		if (!searching) {
+			w->last_streak = w->streak;
+			w->streak = 0;
 		}
-		atomic_fetch_sub(&p->nspinning, 1);
-		if (found)
+		searching = true;
+		if (spin(w, may_spin(p)))
 			continue;
 		if (atomic_load(&p->shut) && !any_work(p))
 			break;
@@ -424,6 +655,7 @@ static void *worker_main(void *arg)
 		weft__park(&wt, WEFT_FOREVER);
 	}
 	cur_worker = NULL;
+	weft__executor_current = NULL;
 	if (atomic_fetch_sub(&p->live, 1) == 1)
 		weft_event_set(&p->exited);
 	return NULL;
@@ -479,6 +711,7 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 	static const struct weft_pool_options defaults;
 	struct weft_pool *p;
 	const char *prefix;
+	cpu_set_t cpus;
 	int n, rc = 0;
 
 	if (!pp)
@@ -508,12 +741,22 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 		return -ENOMEM;
 	}
 	p->n = n;
+	p->ncpu = 1;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus))
+		p->ncpu = (uint32_t)CPU_COUNT(&cpus);
 	p->initializer = opt->initializer;
 	p->initarg = opt->initarg;
+	/* Idempotent, once per process in effect; ~free after the first. */
+	p->membarrier = syscall(SYS_membarrier,
+				MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+				0) == 0;
+	p->ex.allow_inline = pool_allow_inline;
+	p->ex.nudge = pool_nudge;
 	prefix = opt->thread_name_prefix ? opt->thread_name_prefix
 					 : "weft-pool";
 	snprintf(p->prefix, sizeof(p->prefix), "%.10s", prefix);
 	atomic_init(&p->nspinning, 0);
+	atomic_init(&p->submit_cpu, -1);
 	p->idle = (struct weft__waitlist)WEFT__WAITLIST_INIT;
 	atomic_init(&p->shut, 0);
 	atomic_init(&p->cancel, 0);
@@ -532,6 +775,7 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 		 */
 		w->pool = p;
 		w->index = i;
+		w->spin = SPIN_START;
 	}
 	for (int i = 0; i < n; i++) {
 		rc = -pthread_create(&p->workers[i].thread, NULL, worker_main,
@@ -596,7 +840,7 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 	if (!p || !fn)
 		return -EINVAL;
 	if (fp) {
-		t.fut = weft__future_make(p, fn, arg);
+		t.fut = weft__future_make(&p->ex, fn, arg);
 		if (!t.fut)
 			return -ENOMEM;
 	}
@@ -604,6 +848,15 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		/* A task's subtasks go on its own worker's ring. */
 		rc = push_any(p, (unsigned)cur_worker->index, &t);
 	} else {
+		/* Where the submitter runs, for the workers' yield rule. */
+		if (rr_next % 16 == 0) {
+			int cpu = sched_getcpu();
+
+			if (atomic_load_explicit(&p->submit_cpu,
+						 memory_order_relaxed) != cpu)
+				atomic_store_explicit(&p->submit_cpu, cpu,
+						      memory_order_relaxed);
+		}
 		start = rr_next++;
 		rc = push_any(p, start % (unsigned)p->n, &t);
 		/*
@@ -612,13 +865,15 @@ int weft_pool_submit(weft_pool *p, weft_task_fn *fn, void *arg,
 		 * CPU) before resorting to the locked overflow list, as
 		 * long as they make progress and the overflow is empty.
 		 */
-		for (int i = 0;
-		     rc == -EAGAIN && i < SUBMIT_YIELDS &&
-		     !atomic_load_explicit(&p->ov_count, memory_order_relaxed);
-		     i++) {
+		struct weft__backoff b = WEFT__BACKOFF(0, SUBMIT_YIELDS);
+
+		while (rc == -EAGAIN &&
+		       !atomic_load_explicit(&p->ov_count,
+					     memory_order_relaxed)) {
 			uint64_t before = popped(p);
 
-			weft__yield();
+			if (!weft__backoff(&b))
+				break;
 			rc = push_any(p, start % (unsigned)p->n, &t);
 			if (rc == -EAGAIN && popped(p) == before)
 				break; /* they are stuck (long tasks): no use */
@@ -669,12 +924,16 @@ int weft_pool_map(weft_pool *p, weft_task_fn *fn, void *const *args,
 		if (!rc && results)
 			results[i] = res;
 	}
-	if (rc) {
-		/* Stop: cancel what has not started, wait for what has. */
+	if (rc && submitted) {
+		/*
+		 * Stop: cancel what has not started, and wait for what has,
+		 * but never past the deadline (a poll once it has passed).
+		 * What still runs then keeps running; its future is freed
+		 * when it settles (the pool holds a reference).
+		 */
 		for (size_t i = 0; i < submitted; i++)
 			weft_future_cancel(fs[i]);
-		for (size_t i = 0; i < submitted; i++)
-			weft_future_result(fs[i], NULL, WEFT_FOREVER);
+		weft_wait(fs, submitted, WEFT_ALL_COMPLETED, deadline);
 	}
 	for (size_t i = 0; i < submitted; i++)
 		weft_future_release(fs[i]);
@@ -682,13 +941,80 @@ int weft_pool_map(weft_pool *p, weft_task_fn *fn, void *const *args,
 	return rc;
 }
 
+/* A task that will never run: cancel its future, drop the pool's ref. */
+static void drop_task(struct task *t)
+{
+	if (t->fut)
+		weft__future_cancel_drop(t->fut);
+}
+
+/*
+ * A cancelling shutdown, after every ring and the overflow were closed:
+ * cancel every task still queued, here and now, so that when shutdown
+ * returns no future of ours is PENDING (Python's cancel_futures). The
+ * overflow first (nothing moves into a ring after that), then each ring
+ * (waiting out pushes still in flight), then the claim windows of workers
+ * that popped a task just before `cancel` was set (see run_task).
+ * Callbacks of cancelled futures run here, outside every lock.
+ */
+static void cancel_queued(struct weft_pool *p)
+{
+	struct task *buf, t;
+	size_t cap, head, len;
+
+	/* `cancel` is set: the other half of open_window()'s barrier. */
+	while (p->membarrier &&
+	       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
+		weft__yield(); /* registered in weft_pool_new: never in practice */
+	weft_mutex_lock(&p->ov_lock);
+	buf = p->ov_buf;
+	cap = p->ov_cap;
+	head = p->ov_head;
+	len = p->ov_len;
+	p->ov_buf = NULL;
+	p->ov_cap = p->ov_head = p->ov_len = 0;
+	atomic_fetch_sub(&p->ov_count, len);
+	weft_mutex_unlock(&p->ov_lock);
+	for (size_t i = 0; i < len; i++)
+		drop_task(&buf[(head + i) & (cap - 1)]);
+	free(buf);
+
+	for (int i = 0; i < p->n; i++) {
+		struct ring *r = &p->workers[i].ring;
+		struct weft__backoff b = WEFT__BACKOFF(0, 0);
+
+		while (ring_busy(r)) {
+			if (ring_pop(r, &t))
+				drop_task(&t);
+			else
+				weft__backoff_wait(&b, 16); /* push in flight */
+		}
+	}
+	for (int i = 0; i < p->n; i++) {
+		struct worker *w = &p->workers[i];
+		struct weft__backoff b = WEFT__BACKOFF(0, 0);
+		uint32_t seq = atomic_load(&w->claim_seq);
+
+		/*
+		 * Our own window is open if we are a worker cancelling a
+		 * future whose callback shut the pool down: it is decided.
+		 */
+		if (w == cur_worker)
+			continue;
+		while ((seq & 1) && atomic_load(&w->claim_seq) == seq)
+			weft__backoff_wait(&b, 16);
+	}
+}
+
 int weft_pool_shutdown(weft_pool *p, bool wait, bool cancel_pending)
 {
 	if (!p)
 		return -EINVAL;
 	if (cancel_pending)
-		atomic_store(&p->cancel, 1);
+		atomic_store(&p->cancel, 1); /* seq_cst: see run_task */
 	close_all(p);
+	if (cancel_pending)
+		cancel_queued(p);
 	if (!wait)
 		return 0;
 	if (cur_worker && cur_worker->pool == p)

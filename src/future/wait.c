@@ -1,16 +1,22 @@
 /*
  * wait.c — weft_wait() and as_completed: waiting for many futures.
  *
- * Both put a watch record on the callback list of each future
- * (weft__future_watch); its run() bumps a counter or pushes the record on a
- * ready stack, and wakes the one thread waiting on a wait list of the
- * watcher's own. Taking a record off again needs care: once the settling
- * thread took the list, it may still be inside run(), so the watcher waits
- * for the record's `done` word (weft__future_unwatch). From a pool worker,
- * a pending future of its own pool in the set is run inline rather than
- * waited for, as weft_future_result() does.
+ * Both put a watch record (future_internal.h) on each future's watcher
+ * list. The settling thread fires it under the future's lock, before any
+ * user callback runs: fire() bumps a counter (weft_wait) or pushes the
+ * record on a ready stack (as_completed) and pops the one thread waiting
+ * on the watcher's own wait list, whose kick is delivered once the
+ * future's lock is dropped. Leaving is weft__future_unwatch(): take the
+ * future's lock, unlink the record if it is still linked. A record that is
+ * no longer linked has fired completely (it fired under that lock), so a
+ * waiter never waits for a user callback, and never spins.
+ *
+ * From a pool worker (an executor's thread, future_internal.h),
+ * a pending future of its own executor in the set is run inline rather
+ * than waited for, as weft_future_result() does: only when the deadline is
+ * WEFT_FOREVER.
  */
-#include "pool/pool_internal.h"
+#include "future/future_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,27 +29,41 @@
 /* ---- waiting for many ---- */
 
 struct collector {
-	struct weft__waitlist wl;
-	_Atomic uint32_t fired;
+	struct weft__waitlist wl; /* the one waiting thread */
+	_Atomic uint32_t fired;	  /* records fired so far */
 };
 
 struct watch {
-	struct weft__fcb cb;
+	struct weft__watch w;
 	struct collector *c;
 	weft_future *f;
-	_Atomic uint32_t done; /* run() finished with this record */
-	bool linked;
 };
 
-static void watch_run(struct weft__fcb *cb, weft_future *f)
+/*
+ * Under f's lock. fired++ then a look at the waiter count (both seq_cst),
+ * against the waiter's push then its look at `fired`: one of the two sees
+ * the other.
+ */
+static bool pop_waiter(struct weft__waitlist *wl, struct weft__kick *k)
 {
-	struct watch *w = (struct watch *)cb;
-	struct collector *c = w->c;
+	bool woke;
+
+	if (!weft__waitlist_count(wl))
+		return false;
+	weft__waitlist_lock(wl);
+	woke = weft__wake_one_locked(wl, k);
+	weft__waitlist_unlock(wl);
+	return woke;
+}
+
+static bool watch_fire(struct weft__watch *w, weft_future *f,
+		       struct weft__kick *k)
+{
+	struct collector *c = ((struct watch *)w)->c;
 
 	(void)f;
 	atomic_fetch_add(&c->fired, 1);
-	weft__wake_one(&c->wl);
-	atomic_store_explicit(&w->done, 1, memory_order_release);
+	return pop_waiter(&c->wl, k);
 }
 
 static bool condition(weft_future *const *fs, size_t n,
@@ -68,13 +88,13 @@ static bool condition(weft_future *const *fs, size_t n,
 	}
 }
 
-/* From a worker: run one pending future of our pool in the set, if any. */
-static bool run_one_inline(weft_future *const *fs, size_t n)
+/* From an executor's thread: run one pending future of the set inline. */
+static bool run_one_inline(weft_future *const *fs, size_t n, int64_t deadline)
 {
-	if (!weft__pool_current())
+	if (!weft__executor_current || !weft__forever(deadline))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (weft__future_try_inline(fs[i]))
+		if (weft__future_try_inline(fs[i], deadline))
 			return true;
 	return false;
 }
@@ -95,7 +115,9 @@ int weft_wait(weft_future *const *fs, size_t n, enum weft_wait_mode mode,
 	do {
 		if (condition(fs, n, mode, &ndone))
 			return ndone;
-	} while (run_one_inline(fs, n));
+	} while (run_one_inline(fs, n, deadline));
+	if (weft__expired(deadline))
+		return -ETIMEDOUT;
 	if (mode == WEFT_ALL_COMPLETED) {
 		/* No watch records needed: wait for each in turn. */
 		for (size_t i = 0; i < n; i++) {
@@ -105,19 +127,16 @@ int weft_wait(weft_future *const *fs, size_t n, enum weft_wait_mode mode,
 		}
 		return (int)n;
 	}
-	if (weft__expired(deadline))
-		return -ETIMEDOUT;
 	if (n > WAIT_STACK) {
 		ws = malloc(n * sizeof(*ws));
 		if (!ws)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		ws[i].cb.run = watch_run;
+		ws[i].w.fire = watch_fire;
 		ws[i].c = &c;
 		ws[i].f = fs[i];
-		atomic_init(&ws[i].done, 0);
-		ws[i].linked = weft__future_watch(fs[i], &ws[i].cb);
+		weft__future_watch(fs[i], &ws[i].w);
 	}
 	for (;;) {
 		uint32_t seen = atomic_load(&c.fired);
@@ -127,7 +146,7 @@ int weft_wait(weft_future *const *fs, size_t n, enum weft_wait_mode mode,
 			rc = ndone;
 			break;
 		}
-		if (run_one_inline(fs, n))
+		if (run_one_inline(fs, n, deadline))
 			continue;
 		if (weft__expired(deadline)) {
 			rc = -ETIMEDOUT;
@@ -144,9 +163,9 @@ int weft_wait(weft_future *const *fs, size_t n, enum weft_wait_mode mode,
 			break;
 		}
 	}
+	/* Only a lock each: a fired record has finished with us. */
 	for (size_t i = 0; i < n; i++)
-		if (ws[i].linked)
-			weft__future_unwatch(ws[i].f, &ws[i].cb, &ws[i].done);
+		weft__future_unwatch(ws[i].f, &ws[i].w);
 	if (ws != stack)
 		free(ws);
 	return rc;
@@ -155,18 +174,16 @@ int weft_wait(weft_future *const *fs, size_t n, enum weft_wait_mode mode,
 /* ---- as_completed ---- */
 
 struct ac_node {
-	struct weft__fcb cb;
+	struct weft__watch w;
 	struct weft_as_completed *it;
 	weft_future *f;
 	struct ac_node *ready_next;
-	_Atomic uint32_t done;
-	bool linked;
 	bool yielded;
 };
 
 struct weft_as_completed {
 	struct weft__waitlist wl;	 /* the iterating thread, parked */
-	_Atomic(struct ac_node *) ready; /* settled, pushed by run() */
+	_Atomic(struct ac_node *) ready; /* settled, pushed by fire() */
 	struct ac_node *local;		 /* taken from ready, not yielded */
 	size_t n, left;
 	struct ac_node nodes[];
@@ -184,15 +201,14 @@ static void ac_push(struct weft_as_completed *it, struct ac_node *nd)
 						      memory_order_relaxed));
 }
 
-static void ac_run(struct weft__fcb *cb, weft_future *f)
+static bool ac_fire(struct weft__watch *w, weft_future *f, struct weft__kick *k)
 {
-	struct ac_node *nd = (struct ac_node *)cb;
+	struct ac_node *nd = (struct ac_node *)w;
 	struct weft_as_completed *it = nd->it;
 
 	(void)f;
-	ac_push(it, nd);
-	weft__wake_one(&it->wl);
-	atomic_store_explicit(&nd->done, 1, memory_order_release);
+	ac_push(it, nd); /* seq_cst, then the waiter count */
+	return pop_waiter(&it->wl, k);
 }
 
 int weft_as_completed_new(weft_as_completed **itp, weft_future *const *fs,
@@ -218,18 +234,15 @@ int weft_as_completed_new(weft_as_completed **itp, weft_future *const *fs,
 	for (size_t i = 0; i < n; i++) {
 		struct ac_node *nd = &it->nodes[i];
 
-		nd->cb.run = ac_run;
+		nd->w.fire = ac_fire;
 		nd->it = it;
 		nd->f = weft_future_retain(fs[i]);
 		nd->ready_next = NULL;
 		nd->yielded = false;
-		atomic_init(&nd->done, 0);
-		nd->linked = weft__future_watch(fs[i], &nd->cb);
-		if (!nd->linked) {
+		if (!weft__future_watch(fs[i], &nd->w)) {
 			/* Settled already: ready at once. */
 			nd->ready_next = it->local;
 			it->local = nd;
-			atomic_init(&nd->done, 1);
 		}
 	}
 	/* Already-settled ones in array order. */
@@ -274,14 +287,14 @@ static bool ac_take(struct weft_as_completed *it)
 	return true;
 }
 
-/* From a worker: run a pending future of our pool among those not ready. */
-static bool ac_run_inline(struct weft_as_completed *it)
+/* From an executor's thread: run a pending future not yet yielded. */
+static bool ac_run_inline(struct weft_as_completed *it, int64_t deadline)
 {
-	if (!weft__pool_current())
+	if (!weft__executor_current || !weft__forever(deadline))
 		return false;
 	for (size_t i = 0; i < it->n; i++)
-		if (it->nodes[i].linked && !it->nodes[i].yielded &&
-		    weft__future_try_inline(it->nodes[i].f))
+		if (!it->nodes[i].yielded &&
+		    weft__future_try_inline(it->nodes[i].f, deadline))
 			return true;
 	return false;
 }
@@ -291,9 +304,10 @@ int weft_as_completed_next(weft_as_completed *it, weft_future **fp,
 {
 	struct weft__waiter w;
 
+	if (fp)
+		*fp = NULL;
 	if (!it || !fp)
 		return -EINVAL;
-	*fp = NULL;
 	for (;;) {
 		struct ac_node *nd = it->local;
 
@@ -308,7 +322,7 @@ int weft_as_completed_next(weft_as_completed *it, weft_future **fp,
 			return -ENOENT;
 		if (ac_take(it))
 			continue;
-		if (ac_run_inline(it))
+		if (ac_run_inline(it, deadline))
 			continue;
 		if (weft__expired(deadline))
 			return -ETIMEDOUT;
@@ -327,12 +341,8 @@ void weft_as_completed_free(weft_as_completed *it)
 {
 	if (!it)
 		return;
-	for (size_t i = 0; i < it->n; i++) {
-		struct ac_node *nd = &it->nodes[i];
-
-		if (nd->linked)
-			weft__future_unwatch(nd->f, &nd->cb, &nd->done);
-	}
+	for (size_t i = 0; i < it->n; i++)
+		weft__future_unwatch(it->nodes[i].f, &it->nodes[i].w);
 	for (size_t i = 0; i < it->n; i++)
 		weft_future_release(it->nodes[i].f);
 	free(it);

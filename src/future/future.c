@@ -1,5 +1,5 @@
 /*
- * future.c — futures, weft_wait() and as_completed.
+ * future.c — futures: states, references, waiting, callbacks.
  *
  * The state word. Low bits: enum weft_future_state; every transition is a
  * CAS on it, so each state is entered at most once. A task's outcome
@@ -12,9 +12,22 @@
  * settled, links itself before unlocking. The settling thread's CAS either
  * comes first (the listener's fetch_or then returns a settled state and it
  * does not wait) or sees LISTEN, and then takes the wl lock — which waits
- * for the listener to finish linking — takes the callback list, unlocks,
- * wakes every waiter and runs the callbacks. A future nobody waits on
- * settles with one CAS and no lock.
+ * for the listener to finish linking. Under that lock it fires and unlinks
+ * every watch record (weft_wait, as_completed: a counter bump and a wake
+ * of their one waiting thread) and takes the user callbacks; then it
+ * unlocks, delivers the kicks, wakes every result() waiter, and only then
+ * runs the user callbacks. So waiters never wait behind user code, and a
+ * watcher that gives up takes the lock and unlinks its record if it is
+ * still linked: nothing ever spins on "has my record run yet?". A future
+ * nobody waits on settles with one CAS and no lock.
+ *
+ * Executors. A future made by an executor carries an opaque owner (struct
+ * weft__executor: two hooks) and nothing else of it; the executor claims,
+ * runs and cancels it through future_internal.h, marks its own threads
+ * (weft__executor_current) and answers, through the hooks, whether one of
+ * them may run a pending future inline, and what to do when a waiter is
+ * about to give up the CPU for a future nobody has started. This file
+ * never names the pool.
  *
  * Waiting for many (weft_wait, as_completed) lives in wait.c, on top of
  * the watch records registered here.
@@ -23,24 +36,39 @@
  * CACHE_MAX; a pthread key frees it when the thread exits), so a steady
  * submit/result/release loop never calls malloc.
  */
-#include "pool/pool_internal.h"
+#include "future/future_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "park/park.h"
 
 #define CACHE_MAX 1024
+/* Kicks collected under the future's lock before delivering them. */
+#define KICK_BATCH 16
 /* Polls of the state before registering as a waiter. */
 #ifndef RESULT_SPINS
 #define RESULT_SPINS 128
 #endif
+/*
+ * Pauses after which a future nobody has claimed yet nudges its executor:
+ * a spinning worker claims a task within a fraction of that (~1 us here).
+ */
+#define RESULT_NUDGE 32
 #ifndef RESULT_YIELDS
 #define RESULT_YIELDS 16
 #endif
+
+_Thread_local struct weft__executor *weft__executor_current;
+
+/* A user done-callback, on the future's callback list (wl lock). */
+struct weft__fcb {
+	struct weft__fcb *next;
+	weft_done_fn *fn;
+	void *arg;
+};
 
 static inline uint32_t st(uint32_t s)
 {
@@ -115,28 +143,27 @@ static void future_dispose(weft_future *f)
 	free(f);
 }
 
-static void future_init(weft_future *f, struct weft_pool *pool,
+static void future_init(weft_future *f, struct weft__executor *owner,
 			weft_task_fn *fn, void *arg, uint32_t refs)
 {
 	atomic_init(&f->state, WEFT_FUTURE_PENDING | refs * WEFT__FST_REF);
 	f->rc = 0;
-	f->standalone = pool == NULL;
-	f->cbs_taken = false;
 	f->result = NULL;
 	f->fn = fn;
 	f->arg = arg;
-	f->pool = pool;
+	f->owner = owner;
 	f->wl = (struct weft__waitlist)WEFT__WAITLIST_INIT;
+	f->watch_head = NULL;
 	f->cb_head = f->cb_tail = NULL;
 }
 
-weft_future *weft__future_make(struct weft_pool *pool, weft_task_fn *fn,
+weft_future *weft__future_make(struct weft__executor *owner, weft_task_fn *fn,
 			       void *arg)
 {
 	weft_future *f = future_alloc();
 
 	if (f)
-		future_init(f, pool, fn, arg, 2);
+		future_init(f, owner, fn, arg, 2);
 	return f;
 }
 
@@ -174,28 +201,49 @@ void weft_future_release(weft_future *f)
 
 /* ---- transitions ---- */
 
-/* Wake the waiters and run the callbacks of a future that just settled. */
+/*
+ * A future that just settled, with LISTEN set: fire the watch records and
+ * take the callbacks under the lock, wake the waiters, then run the user
+ * callbacks (in the order they were added).
+ */
 static void notify(weft_future *f)
 {
+	struct weft__kick k[KICK_BATCH];
+	struct weft__watch *w;
 	struct weft__fcb *cb, *next;
+	int nk = 0;
 
 	weft__waitlist_lock(&f->wl);
 	cb = f->cb_head;
 	f->cb_head = f->cb_tail = NULL;
-	f->cbs_taken = true;
+	while ((w = f->watch_head)) {
+		f->watch_head = w->next;
+		w->next = w->prev = NULL;
+		w->linked = false;
+		if (w->fire(w, f, &k[nk]) && ++nk == KICK_BATCH) {
+			/* Rare (that many watchers): deliver under the lock. */
+			for (int i = 0; i < nk; i++)
+				weft__kick(&k[i]);
+			nk = 0;
+		}
+	}
 	weft__waitlist_unlock(&f->wl);
+	for (int i = 0; i < nk; i++)
+		weft__kick(&k[i]);
 	weft__wake_all(&f->wl);
 	for (; cb; cb = next) {
-		next = cb->next; /* run() may free or reuse cb */
-		cb->run(cb, f);
+		next = cb->next;
+		cb->fn(f, cb->arg);
+		free(cb);
 	}
 }
 
 /*
  * from -> to with one CAS; notify if `to` settles and someone listens.
- * With `drop` (a settling worker), also give back the pool's reference:
- * in the same CAS when nobody listens, so the thread that reads the
- * result usually frees the future (into its own cache), else afterwards.
+ * With `drop` (an executor settling its future), also give back the
+ * owner's reference: in the same CAS when nobody listens, so the thread
+ * that reads the result usually frees the future (into its own cache),
+ * else afterwards.
  */
 static bool transition(weft_future *f, uint32_t from, uint32_t to, bool drop)
 {
@@ -230,49 +278,36 @@ static void complete(weft_future *f, int rc, void *result, bool drop)
 		   rc ? WEFT_FUTURE_FAILED : WEFT_FUTURE_DONE, drop);
 }
 
-static bool run(weft_future *f, bool drop)
+bool weft__future_claim(weft_future *f)
+{
+	return transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING, false);
+}
+
+void weft__future_run_claimed(weft_future *f, int fail, bool drop)
 {
 	void *result = NULL;
-	int rc;
+	int rc = fail;
 
-	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING, false))
-		return false;
-	rc = f->fn(f->arg, &result);
+	if (!fail)
+		rc = f->fn(f->arg, &result);
 	complete(f, rc, result, drop);
-	return true;
 }
 
-bool weft__future_run(weft_future *f)
+bool weft__future_cancel_drop(weft_future *f)
 {
-	return run(f, false);
-}
-
-void weft__future_pool_take(weft_future *f, int broken, bool cancel)
-{
-	if (broken) {
-		if (transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING,
-			       false)) {
-			complete(f, broken, NULL, true);
-			return;
-		}
-	} else if (cancel) {
-		if (transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_CANCELLED,
-			       true))
-			return;
-	} else if (run(f, true)) {
-		return;
-	}
-	/* Claimed inline or cancelled meanwhile: only let go. */
+	if (transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_CANCELLED, true))
+		return true;
 	weft_future_release(f);
+	return false;
 }
 
 int weft_future_set(weft_future *f, int rc, void *result)
 {
 	if (!f)
 		return -EINVAL;
-	if (!f->standalone)
+	if (f->owner)
 		return -EPERM;
-	if (!transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_RUNNING, false))
+	if (!weft__future_claim(f))
 		return -EALREADY;
 	complete(f, rc, result, false);
 	return 0;
@@ -309,87 +344,65 @@ static bool listen_locked(weft_future *f)
 	return settled(atomic_fetch_or(&f->state, WEFT__FST_LISTEN));
 }
 
-static void cb_append_locked(weft_future *f, struct weft__fcb *cb)
-{
-	cb->next = NULL;
-	cb->prev = f->cb_tail;
-	if (f->cb_tail)
-		f->cb_tail->next = cb;
-	else
-		f->cb_head = cb;
-	f->cb_tail = cb;
-}
-
-bool weft__future_watch(weft_future *f, struct weft__fcb *cb)
+bool weft__future_watch(weft_future *f, struct weft__watch *w)
 {
 	bool done;
 
 	weft__waitlist_lock(&f->wl);
 	done = listen_locked(f);
-	if (!done)
-		cb_append_locked(f, cb);
+	if (!done) {
+		w->prev = NULL;
+		w->next = f->watch_head;
+		if (w->next)
+			w->next->prev = w;
+		f->watch_head = w;
+	}
+	w->linked = !done;
 	weft__waitlist_unlock(&f->wl);
 	return !done;
 }
 
-void weft__future_unwatch(weft_future *f, struct weft__fcb *cb,
-			  _Atomic uint32_t *fired)
+void weft__future_unwatch(weft_future *f, struct weft__watch *w)
 {
-	bool taken;
-
 	weft__waitlist_lock(&f->wl);
-	taken = f->cbs_taken;
-	if (!taken) {
-		if (cb->prev)
-			cb->prev->next = cb->next;
+	if (w->linked) {
+		if (w->prev)
+			w->prev->next = w->next;
 		else
-			f->cb_head = cb->next;
-		if (cb->next)
-			cb->next->prev = cb->prev;
-		else
-			f->cb_tail = cb->prev;
+			f->watch_head = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		w->next = w->prev = NULL;
+		w->linked = false;
 	}
 	weft__waitlist_unlock(&f->wl);
-	if (!taken)
-		return;
-	/* The settling thread holds cb: it is inside or about to call run(). */
-	for (int i = 0; !atomic_load_explicit(fired, memory_order_acquire);
-	     i++) {
-		if (i < 64)
-			weft__cpu_relax();
-		else
-			weft__yield();
-	}
-}
-
-struct user_cb {
-	struct weft__fcb cb;
-	weft_done_fn *fn;
-	void *arg;
-};
-
-static void user_cb_run(struct weft__fcb *cb, weft_future *f)
-{
-	struct user_cb *u = (struct user_cb *)cb;
-
-	u->fn(f, u->arg);
-	free(u);
 }
 
 int weft_future_add_done_callback(weft_future *f, weft_done_fn *fn, void *arg)
 {
-	struct user_cb *u;
+	struct weft__fcb *cb;
+	bool done;
 
 	if (!f || !fn)
 		return -EINVAL;
-	u = malloc(sizeof(*u));
-	if (!u)
+	cb = malloc(sizeof(*cb));
+	if (!cb)
 		return -ENOMEM;
-	u->cb.run = user_cb_run;
-	u->fn = fn;
-	u->arg = arg;
-	if (!weft__future_watch(f, &u->cb)) {
-		free(u);
+	cb->next = NULL;
+	cb->fn = fn;
+	cb->arg = arg;
+	weft__waitlist_lock(&f->wl);
+	done = listen_locked(f);
+	if (!done) {
+		if (f->cb_tail)
+			f->cb_tail->next = cb;
+		else
+			f->cb_head = cb;
+		f->cb_tail = cb;
+	}
+	weft__waitlist_unlock(&f->wl);
+	if (done) {
+		free(cb);
 		fn(f, arg);
 	}
 	return 0;
@@ -397,44 +410,73 @@ int weft_future_add_done_callback(weft_future *f, weft_done_fn *fn, void *arg)
 
 /* ---- result ---- */
 
-bool weft__future_try_inline(weft_future *f)
+bool weft__future_try_inline(weft_future *f, int64_t deadline)
 {
-	struct weft_pool *p = weft__pool_current();
+	struct weft__executor *ex = weft__executor_current;
 
-	return p && f->pool == p &&
-	       st(atomic_load_explicit(&f->state, memory_order_relaxed)) ==
-		       WEFT_FUTURE_PENDING &&
-	       weft__future_run(f);
+	/* Only a wait that may take as long as the task takes runs it. */
+	if (!ex || f->owner != ex || !weft__forever(deadline))
+		return false;
+	if (st(atomic_load_explicit(&f->state, memory_order_relaxed)) !=
+	    WEFT_FUTURE_PENDING)
+		return false;
+	if (ex->allow_inline && !ex->allow_inline(ex))
+		return false;
+	if (!weft__future_claim(f))
+		return false;
+	weft__future_run_claimed(f, 0, false);
+	return true;
+}
+
+/* About to give up the CPU for f: if nobody has started it, say so. */
+static void nudge(weft_future *f)
+{
+	struct weft__executor *ex = f->owner;
+
+	if (ex && ex->nudge &&
+	    st(atomic_load_explicit(&f->state, memory_order_relaxed)) ==
+		    WEFT_FUTURE_PENDING)
+		ex->nudge(ex);
+}
+
+static inline bool is_settled(weft_future *f)
+{
+	return settled(atomic_load_explicit(&f->state, memory_order_acquire));
 }
 
 int weft__future_wait_settled(weft_future *f, int64_t deadline)
 {
+	struct weft__backoff b = WEFT__BACKOFF(RESULT_SPINS, RESULT_YIELDS);
 	struct weft__waiter w;
 	int rc;
 
-	weft__future_try_inline(f);
+	if (is_settled(f))
+		return 0;
+	if (weft__expired(deadline))
+		return -ETIMEDOUT; /* a poll: never runs a task, never waits */
+	if (weft__future_try_inline(f, deadline))
+		return 0;
 	/*
 	 * Poll before parking: a park costs the settling thread a futex
 	 * wake (~1 us here). Pauses first, then yields, which on few cores
 	 * hand the CPU to the very worker we wait for.
 	 */
-	for (int i = 0; i < RESULT_SPINS + RESULT_YIELDS; i++) {
-		if (settled(atomic_load_explicit(&f->state,
-						 memory_order_acquire)))
+	while (weft__backoff(&b)) {
+		if (is_settled(f))
 			return 0;
-		if (deadline == 0)
+		if (b.i == RESULT_NUDGE)
+			nudge(f); /* nobody claimed it yet: anyone on it? */
+		if (weft__backoff_spinning(&b))
+			continue;
+		if (weft__expired(deadline))
 			return -ETIMEDOUT;
-		if (i < RESULT_SPINS)
-			weft__cpu_relax();
-		else if (!weft__expired(deadline))
-			weft__yield();
 	}
 	for (;;) {
-		if (settled(atomic_load_explicit(&f->state,
-						 memory_order_acquire)))
+		if (is_settled(f))
 			return 0;
 		if (weft__expired(deadline))
 			return -ETIMEDOUT;
+		nudge(f);
 		weft__waiter_init(&w);
 		weft__waitlist_lock(&f->wl);
 		if (listen_locked(f)) {
