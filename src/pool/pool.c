@@ -2,9 +2,8 @@
  * pool.c — the executor: per-worker lock-free rings, work stealing, an
  * overflow list, idle workers parked through park/wake.
  *
- * Rings. Each worker owns a bounded MPMC ring of task slots (Vyukov's
- * ring, as in queue.c: a slot's seq is 2t when free for turn t, 2t+1 when
- * filled). Anyone may push (external submitters round-robin over the
+ * Rings. Each worker owns a bounded MPMC ring of task slots (weft's one
+ * Vyukov ring, src/ring/ring.h, the queue's too). Anyone may push (external submitters round-robin over the
  * rings; a worker's own tasks push onto its ring) and anyone may pop (the
  * owner, and thieves when their own ring is empty): one CAS each, no lock.
  * A slot holds fn, arg and the future (NULL for a detached task). CLOSED,
@@ -61,13 +60,10 @@
 
 #include "park/park.h"
 #include "future/future_internal.h"
+#include "ring/ring.h"
 #include "weft/sync.h"
 
-#define RING_SHIFT 10
-#define RING_CAP (1u << RING_SHIFT)
-#define RING_MASK (RING_CAP - 1)
-#define CLOSED (UINT64_C(1) << 63)
-#define POS(t) ((t) & ~CLOSED)
+#define RING_CAP 1024
 
 /*
  * An idle worker's spin (spin()): SPIN_MIN..SPIN_MAX pauses (adapted),
@@ -101,19 +97,8 @@ struct task {
 	weft_future *fut; /* NULL: detached */
 };
 
-struct slot {
-	_Atomic uint64_t seq;
-	struct task t; /* published by seq */
-};
-
-struct ring {
-	alignas(64) _Atomic uint64_t tail; /* next push position | CLOSED */
-	alignas(64) _Atomic uint64_t head; /* next pop position */
-	alignas(64) struct slot slots[RING_CAP];
-};
-
 struct worker {
-	struct ring ring;
+	struct weft__ring ring; /* over slots[], below */
 	alignas(64) struct weft_pool *pool;
 	pthread_t thread;
 	int index;
@@ -130,6 +115,9 @@ struct worker {
 	 * future is still PENDING when shutdown returns.
 	 */
 	_Atomic uint32_t claim_seq;
+	/* The ring's slots: a task each, 32 KiB. */
+	alignas(64) unsigned char slots[RING_CAP *
+					WEFT__RING_STRIDE(sizeof(struct task))];
 };
 
 struct weft_pool {
@@ -190,72 +178,21 @@ static bool pool_allow_inline(struct weft__executor *ex)
 
 static void pool_nudge(struct weft__executor *ex);
 
-/* ---- the ring ---- */
+/* ---- the ring (src/ring/ring.h) ---- */
 
 /* 0, -EAGAIN (full), -ESHUTDOWN (closed, unless force). */
-static int ring_push(struct ring *r, const struct task *t, bool force)
+static inline int ring_push(struct weft__ring *r, const struct task *t,
+			    bool force)
 {
-	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	int rc = weft__ring_push(r, t, sizeof(*t), force);
 
-	for (;;) {
-		uint64_t p = POS(pos), want = 2 * (p >> RING_SHIFT), seq, again;
-		struct slot *sl = &r->slots[p & RING_MASK];
-
-		if ((pos & CLOSED) && !force)
-			return -ESHUTDOWN;
-		seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
-		if (seq == want) {
-			/* seq_cst: the Dekker pair with a parking worker. */
-			if (atomic_compare_exchange_weak_explicit(
-				    &r->tail, &pos, pos + 1,
-				    memory_order_seq_cst,
-				    memory_order_relaxed)) {
-				sl->t = *t;
-				atomic_store_explicit(&sl->seq, want + 1,
-						      memory_order_release);
-				return 0;
-			}
-			continue;
-		}
-		again = atomic_load_explicit(&r->tail, memory_order_relaxed);
-		if ((int64_t)(seq - want) < 0 && again == pos)
-			return -EAGAIN;
-		pos = again;
-	}
+	return rc == -EPIPE ? -ESHUTDOWN : rc;
 }
 
 /* true and *t, or false: empty (or the next slot's push is in flight). */
-static bool ring_pop(struct ring *r, struct task *t)
+static inline bool ring_pop(struct weft__ring *r, struct task *t)
 {
-	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
-
-	for (;;) {
-		struct slot *sl = &r->slots[pos & RING_MASK];
-		uint64_t want = 2 * (pos >> RING_SHIFT) + 1, seq;
-
-		seq = atomic_load_explicit(&sl->seq, memory_order_acquire);
-		if (seq == want) {
-			if (atomic_compare_exchange_weak_explicit(
-				    &r->head, &pos, pos + 1,
-				    memory_order_relaxed,
-				    memory_order_relaxed)) {
-				*t = sl->t;
-				atomic_store_explicit(&sl->seq, want + 1,
-						      memory_order_release);
-				return true;
-			}
-			continue;
-		}
-		if ((int64_t)(seq - want) < 0)
-			return false;
-		pos = atomic_load_explicit(&r->head, memory_order_relaxed);
-	}
-}
-
-/* Something pushed and not popped (possibly still being written). */
-static bool ring_busy(struct ring *r)
-{
-	return POS(atomic_load(&r->tail)) != atomic_load(&r->head);
+	return weft__ring_pop(r, t, sizeof(*t)) == 0;
 }
 
 /* ---- the overflow list ---- */
@@ -336,33 +273,24 @@ static bool any_work(struct weft_pool *p)
 	if (atomic_load(&p->ov_count))
 		return true;
 	for (int i = 0; i < p->n; i++)
-		if (ring_busy(&p->workers[i].ring))
+		if (weft__ring_busy(&p->workers[i].ring))
 			return true;
 	return false;
 }
 
 /*
- * A cheaper look for spinning workers: the slot at each ring's head, a
- * line the next pop reads anyway. Unlike any_work() it leaves the tails
- * alone (the submitter's line: spinning readers would make every push
- * miss), and it misses a push still in flight, so parking decisions use
- * any_work().
+ * Spinning workers look with weft__ring_peek(): the slot at each ring's
+ * head, a line the next pop reads anyway. Unlike any_work() it leaves the
+ * tails alone (the submitter's line: spinning readers would make every
+ * push miss), and it misses a push still in flight, so parking decisions
+ * use any_work().
  */
-static bool ring_peek(struct ring *r)
-{
-	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
-	struct slot *sl = &r->slots[pos & RING_MASK];
-
-	return atomic_load_explicit(&sl->seq, memory_order_relaxed) ==
-	       2 * (pos >> RING_SHIFT) + 1;
-}
-
 static bool peek_work(struct weft_pool *p)
 {
 	if (atomic_load_explicit(&p->ov_count, memory_order_relaxed))
 		return true;
 	for (int i = 0; i < p->n; i++)
-		if (ring_peek(&p->workers[i].ring))
+		if (weft__ring_peek(&p->workers[i].ring))
 			return true;
 	return false;
 }
@@ -680,7 +608,7 @@ static void close_all(struct weft_pool *p)
 	weft_mutex_lock(&p->shutdown_lock);
 	if (!atomic_load(&p->shut)) {
 		for (int i = 0; i < p->n; i++)
-			atomic_fetch_or(&p->workers[i].ring.tail, CLOSED);
+			weft__ring_close(&p->workers[i].ring);
 		weft_mutex_lock(&p->ov_lock);
 		p->ov_closed = true;
 		weft_mutex_unlock(&p->ov_lock);
@@ -770,9 +698,11 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 		struct worker *w = &p->workers[i];
 
 		/*
-		 * mmap's memory is zero: tail = head = 0 and every slot's
-		 * seq 0 (free for turn 0), touched only when first used.
+		 * mmap's memory is zero: an empty ring, every slot free for
+		 * turn 0, each page touched only when first used.
 		 */
+		weft__ring_init(&w->ring, w->slots, RING_CAP,
+				sizeof(struct task));
 		w->pool = p;
 		w->index = i;
 		w->spin = SPIN_START;
@@ -980,10 +910,10 @@ static void cancel_queued(struct weft_pool *p)
 	free(buf);
 
 	for (int i = 0; i < p->n; i++) {
-		struct ring *r = &p->workers[i].ring;
+		struct weft__ring *r = &p->workers[i].ring;
 		struct weft__backoff b = WEFT__BACKOFF(0, 0);
 
-		while (ring_busy(r)) {
+		while (weft__ring_busy(r)) {
 			if (ring_pop(r, &t))
 				drop_task(&t);
 			else

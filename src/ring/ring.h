@@ -76,10 +76,12 @@ struct weft__ring_slot {
 };
 #define WEFT__RING_ELEM sizeof(uint64_t)
 
-/* Bytes of slot storage for `cap` elements of `size` bytes. */
+/* Bytes a slot takes for an element of `size` bytes (a constant). */
+#define WEFT__RING_STRIDE(size) ((WEFT__RING_ELEM + (size) + 7) & ~(size_t)7)
+
 static inline size_t weft__ring_stride(size_t size)
 {
-	return (WEFT__RING_ELEM + size + 7) & ~(size_t)7;
+	return WEFT__RING_STRIDE(size);
 }
 
 /*
