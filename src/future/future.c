@@ -464,7 +464,7 @@ int weft__future_wait_settled(weft_future *f, int64_t deadline)
 	while (weft__backoff(&b)) {
 		if (is_settled(f))
 			return 0;
-		if (b.i == RESULT_NUDGE)
+		if (weft__backoff_steps(&b) == RESULT_NUDGE)
 			nudge(f); /* nobody claimed it yet: anyone on it? */
 		if (weft__backoff_spinning(&b))
 			continue;

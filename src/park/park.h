@@ -221,6 +221,24 @@ static inline bool weft__backoff_spinning(const struct weft__backoff *b)
 	return b->i < b->spins;
 }
 
+/* The next step is a yield (callers time or announce it). */
+static inline bool weft__backoff_yielding(const struct weft__backoff *b)
+{
+	return b->i >= b->spins && b->i - b->spins < b->yields;
+}
+
+/* At least one yield has been taken. */
+static inline bool weft__backoff_yielded(const struct weft__backoff *b)
+{
+	return b->i > b->spins;
+}
+
+/* Steps (pauses and yields) taken so far. */
+static inline uint32_t weft__backoff_steps(const struct weft__backoff *b)
+{
+	return b->i;
+}
+
 /*
  * Wait for a peer in flight (never parks): pause, and every `every`-th
  * step yield, however long it takes.

@@ -446,15 +446,15 @@ static bool spin(struct worker *w, bool pauses)
 	if (pauses)
 		atomic_fetch_add(&p->nspinning, 1);
 	for (;;) {
-		if (yields && b.i == b.spins)
-			yield_at = weft_now(); /* the first yield comes next */
+		if (weft__backoff_yielding(&b))
+			yield_at = weft_now(); /* times the yield to come */
 		if (!weft__backoff(&b))
 			break;
 		if (peek_work(p)) {
 			found = true;
 			break;
 		}
-		if (b.i > b.spins) {
+		if (weft__backoff_yielded(&b)) {
 			/* We just yielded: did the submitter run long? */
 			int64_t now = weft_now();
 
@@ -469,7 +469,7 @@ static bool spin(struct worker *w, bool pauses)
 	}
 	if (pauses) {
 		atomic_fetch_sub(&p->nspinning, 1);
-		if (found && b.i <= b.spins && w->spin < SPIN_MAX)
+		if (found && !weft__backoff_yielded(&b) && w->spin < SPIN_MAX)
 			w->spin *= 2;
 		else if (!found && w->spin > SPIN_MIN)
 			w->spin /= 2;
