@@ -468,19 +468,43 @@ static const char *const peer_keys[] = { "tasks", "trip" };
 
 typedef double bench_fn(void);
 
-static double run_median(bench_fn *fn)
-{
+/*
+ * The in-process measurements, run in rotation (A B C ... A B C ...), one
+ * run of each per round, so that a phase of the machine (a burst of load
+ * elsewhere, where the scheduler put the busy spinner and our threads)
+ * hits every contender alike; each figure is the median of its runs.
+ */
+struct job {
+	const char *name;
+	bench_fn *fn;
+	double *out;
 	double v[64];
+};
+
+static int add_job(struct job *jobs, int nj, bool want, const char *name,
+		   bench_fn *fn, double *out)
+{
+	if (want)
+		jobs[nj++] = (struct job){ .name = name, .fn = fn, .out = out };
+	return nj;
+}
+
+static void run_rotation(struct job *jobs, int njobs)
+{
 	int n = reps < 64 ? reps : 64;
 
-	for (int i = 0; i < n; i++) {
-		v[i] = fn();
-		if (verbose)
-			fprintf(stderr, " %.2f", v[i]);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < njobs; j++)
+			jobs[j].v[i] = jobs[j].fn();
+	for (int j = 0; j < njobs; j++) {
+		if (verbose) {
+			fprintf(stderr, "  %-16s", jobs[j].name);
+			for (int i = 0; i < n; i++)
+				fprintf(stderr, " %.2f", jobs[j].v[i]);
+			fprintf(stderr, "\n");
+		}
+		*jobs[j].out = median(jobs[j].v, n);
 	}
-	if (verbose)
-		fprintf(stderr, "\n");
-	return median(v, n);
 }
 
 static void row_rate(const char *what, double m, double weft)
@@ -564,29 +588,33 @@ int main(int argc, char **argv)
 	if (busy)
 		printf("  the spinner is pinned to CPU %d\n", busy_cpu);
 	fflush(stdout);
-	/* Interleaved so that a burst of load elsewhere hits everyone. */
 	wd = wf = ww = wt = 0;
-	if (!only || !strcmp(only, "detached"))
-		wd = run_median(weft_detached);
-	if (!only || !strcmp(only, "futures"))
-		wf = run_median(weft_futures);
-	if (!only || !strcmp(only, "window"))
-		ww = run_median(weft_futures_window);
-	if (!only || !strcmp(only, "trip"))
-		wt = run_median(weft_trip);
-	if (only && !strcmp(only, "mc"))
-		mc = run_median(mc_tasks);
-	if (!weft_only) {
-		mc = run_median(mc_tasks);
-		mct = run_median(mc_trip);
+	{
+		static struct job jobs[10];
+		bool all = !only, c_peers = !weft_only;
+		bool mc_only = only && !strcmp(only, "mc");
+		int nj = 0;
+
+		nj = add_job(jobs, nj, all || !strcmp(only, "detached"),
+			     "weft detached", weft_detached, &wd);
+		nj = add_job(jobs, nj, all || !strcmp(only, "futures"),
+			     "weft futures", weft_futures, &wf);
+		nj = add_job(jobs, nj, all || !strcmp(only, "window"),
+			     "weft window", weft_futures_window, &ww);
+		nj = add_job(jobs, nj, all || !strcmp(only, "trip"),
+			     "weft trip", weft_trip, &wt);
+		nj = add_job(jobs, nj, c_peers || mc_only, "mc tasks", mc_tasks,
+			     &mc);
+		nj = add_job(jobs, nj, c_peers, "mc trip", mc_trip, &mct);
 #ifdef HAVE_GLIB
-		gl = run_median(glib_tasks);
-		glt = run_median(glib_trip);
+		nj = add_job(jobs, nj, c_peers, "glib tasks", glib_tasks, &gl);
+		nj = add_job(jobs, nj, c_peers, "glib trip", glib_trip, &glt);
 #endif
 #ifdef HAVE_UV
-		uv = run_median(uv_tasks);
-		uvt = run_median(uv_trip);
+		nj = add_job(jobs, nj, c_peers, "uv tasks", uv_tasks, &uv);
+		nj = add_job(jobs, nj, c_peers, "uv trip", uv_trip, &uvt);
 #endif
+		run_rotation(jobs, nj);
 	}
 	if (peers) {
 		snprintf(cmd, sizeof(cmd),
