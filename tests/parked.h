@@ -13,6 +13,12 @@
 #include "park/park.h"
 #include "weft/base.h"
 
+/* Count sleepers from the start of every test program that includes this. */
+__attribute__((constructor)) static void count_sleepers(void)
+{
+	weft__park_count_sleepers();
+}
+
 /* Until at least n threads sleep in park; fails the test after 60 s. */
 static inline void wait_sleepers(uint32_t n)
 {

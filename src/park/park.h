@@ -263,9 +263,11 @@ int weft__fd_wait(struct pollfd *fds, unsigned n, int64_t deadline);
 /*
  * Test hook: waiters now asleep in the kernel (a thread in FUTEX_WAIT).
  * Tests wait for this to reach a count before they wake, so the slow path
- * they claim to test is really taken. One relaxed counter, touched only on
- * the path that makes a syscall anyway.
+ * they claim to test is really taken. Counted only after
+ * weft__park_count_sleepers() (a test calls it before any thread parks);
+ * otherwise the sleeping path reads one flag and counts nothing.
  */
+void weft__park_count_sleepers(void);
 uint32_t weft__park_sleepers(void);
 
 #endif /* WEFT_PARK_H */

@@ -54,9 +54,10 @@
 #define INFLIGHT_SPINS 32
 
 struct weft_queue {
+	/* Read on every get, written once: a line no hot store touches. */
+	_Atomic uint32_t shut; /* shutdown(immediate) began */
 	/* The slots' geometry (read-only), tail and head, a line each. */
 	struct weft__ring ring;
-	_Atomic uint32_t shut; /* shutdown(immediate) began */
 	/* Read by producers on every put: written only when a getter sleeps. */
 	alignas(64) struct weft__waitlist getters;
 	alignas(64) struct weft__waitlist putters;

@@ -2,7 +2,9 @@
  * ring.h — the bounded MPMC ring (Dmitry Vyukov's), the one copy in weft:
  * the queue's storage and each pool worker's task ring (private).
  *
- * Slots. `cap` slots of `stride` bytes, each a sequence word followed by
+ * Slots. `cap` slots of `stride` bytes (a power of two, so a slot's
+ * address is a shift away: 16 for the queue's pointer, 32 for the pool's
+ * task), each a sequence word followed by
  * the element (a fixed `size` bytes the caller chooses: a pointer for the
  * queue, a task for the pool). Position p (a 64-bit counter that never
  * wraps in practice) maps to slot p % cap in turn t = p / cap. A slot's seq
@@ -62,7 +64,7 @@ struct weft__ring {
 	/* Read-only after init. */
 	alignas(64) unsigned char *slots;
 	uint64_t cap, mask;
-	uint32_t shift, stride;
+	uint32_t shift, stride_shift;
 	bool pow2;
 	/* Each index on a line of its own: producers write one, consumers
 	 * the other. */
@@ -76,8 +78,11 @@ struct weft__ring_slot {
 };
 #define WEFT__RING_ELEM sizeof(uint64_t)
 
-/* Bytes a slot takes for an element of `size` bytes (a constant). */
-#define WEFT__RING_STRIDE(size) ((WEFT__RING_ELEM + (size) + 7) & ~(size_t)7)
+/* Bytes a slot takes for an element of `size` (<= 56) bytes (a constant). */
+#define WEFT__RING_STRIDE(size)                        \
+	(WEFT__RING_ELEM + (size) <= 16	  ? (size_t)16 \
+	 : WEFT__RING_ELEM + (size) <= 32 ? (size_t)32 \
+					  : (size_t)64)
 
 static inline size_t weft__ring_stride(size_t size)
 {
@@ -96,7 +101,7 @@ static inline void weft__ring_init(struct weft__ring *r, void *slots,
 	r->pow2 = (cap & (cap - 1)) == 0;
 	r->mask = cap - 1;
 	r->shift = (uint32_t)__builtin_ctzll(cap);
-	r->stride = (uint32_t)weft__ring_stride(size);
+	r->stride_shift = (uint32_t)__builtin_ctzll(weft__ring_stride(size));
 	atomic_init(&r->tail, 0);
 	atomic_init(&r->head, 0);
 }
@@ -106,7 +111,8 @@ weft__ring_slot(const struct weft__ring *r, uint64_t pos)
 {
 	uint64_t i = r->pow2 ? pos & r->mask : pos % r->cap;
 
-	return (struct weft__ring_slot *)(void *)(r->slots + i * r->stride);
+	return (struct weft__ring_slot *)(void *)(r->slots +
+						  (i << r->stride_shift));
 }
 
 static inline uint64_t weft__ring_turn(const struct weft__ring *r, uint64_t pos)
