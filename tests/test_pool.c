@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "park/park.h" /* weft__park_sleepers(), a test hook */
+#include "parked.h" /* weft__park_sleepers(), counted from the start */
 #include "stress.h"
 #include "weft/pool.h"
 #include "weft/sync.h"
