@@ -446,8 +446,8 @@ static bool spin(struct worker *w, bool pauses)
 	if (pauses)
 		atomic_fetch_add(&p->nspinning, 1);
 	for (;;) {
-		if (weft__backoff_yielding(&b))
-			yield_at = weft_now(); /* times the yield to come */
+		if (weft__backoff_yielding(&b) && !weft__backoff_yielded(&b))
+			yield_at = weft_now(); /* the first yield comes next */
 		if (!weft__backoff(&b))
 			break;
 		if (peek_work(p)) {
