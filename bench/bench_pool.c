@@ -20,7 +20,8 @@
  * Every figure is the median of several runs. With --busy, everything
  * (the peers included) runs beside a process spinning on one core
  * (bench/busy.h), as on a loaded CI runner. The run ends with one
- * machine-readable line per figure:
+ * machine-readable line per figure (bench/result.h; names get "_busy"
+ * with --busy):
  *   RESULT <name> weft=<value> <peer>=<value> ratio=<...> unit=<unit>
  * Usage:
  *   bench_pool [-n tasks] [-r reps] [-v] [--busy] [--no-peers] [--weft-only]
@@ -42,6 +43,7 @@
 #endif
 
 #include "busy.h"
+#include "result.h"
 #include "peer.h"
 #include "weft/pool.h"
 
@@ -676,20 +678,21 @@ int main(int argc, char **argv)
 	}
 	/* One line per figure, for scripts. */
 	printf("\n");
-	printf("RESULT tasks_detached_vs_best_c weft=%.3f %s=%.3f "
-	       "ratio=%.2f unit=Mtasks/s\n",
-	       wd, best_c_name, best_c, best_c > 0 ? wd / best_c : 0);
-	printf("RESULT tasks_futures_window_vs_best_c weft=%.3f %s=%.3f "
-	       "ratio=%.2f unit=Mtasks/s\n",
-	       ww, best_c_name, best_c, best_c > 0 ? ww / best_c : 0);
-	printf("RESULT tasks_futures_all_vs_python weft=%.3f python=%.4f "
-	       "ratio=%.1f unit=Mtasks/s\n",
-	       wf, py[0], py[0] > 0 ? wf / py[0] : 0);
-	printf("RESULT trip_vs_go weft=%.3f go=%.3f ratio=%.2f unit=us\n", wt,
-	       go[1], go[1] > 0 ? go[1] / wt : 0);
-	printf("RESULT trip_vs_best_c weft=%.3f %s=%.3f ratio=%.2f unit=us\n",
-	       wt, best_c_trip_name, best_c_trip,
-	       best_c_trip > 0 ? best_c_trip / wt : 0);
+	{
+		const char *sfx = busy ? "_busy" : "";
+
+		print_result("tasks_detached_vs_best_c", sfx, wd, best_c_name,
+			     best_c, ratio_of(wd, best_c), "Mtasks/s");
+		print_result("tasks_futures_window_vs_best_c", sfx, ww,
+			     best_c_name, best_c, ratio_of(ww, best_c),
+			     "Mtasks/s");
+		print_result("tasks_futures_all_vs_python", sfx, wf, "python",
+			     py[0], ratio_of(wf, py[0]), "Mtasks/s");
+		print_result("trip_vs_go", sfx, wt, "go", go[1],
+			     ratio_of(go[1], wt), "us");
+		print_result("trip_vs_best_c", sfx, wt, best_c_trip_name,
+			     best_c_trip, ratio_of(best_c_trip, wt), "us");
+	}
 	busy_stop();
 	free(fs);
 #ifdef HAVE_UV

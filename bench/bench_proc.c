@@ -43,6 +43,7 @@
 #include <weft.h>
 
 #include "busy.h"
+#include "result.h"
 
 extern char **environ;
 
@@ -57,9 +58,8 @@ static void result(const char *name, double weft, const char *peer_name,
 		   double peer_v, double ratio, const char *unit)
 {
 	if (n_results < 32)
-		snprintf(results[n_results++], sizeof(results[0]),
-			 "RESULT %s%s weft=%.3f %s=%.3f ratio=%.3f unit=%s",
-			 name, suffix, weft, peer_name, peer_v, ratio, unit);
+		format_result(results[n_results++], sizeof(results[0]), name,
+			      suffix, weft, peer_name, peer_v, ratio, unit);
 }
 
 static double now_ms(void)

@@ -346,23 +346,23 @@ int main(int argc, char **argv)
 	busy_stop();
 	printf("\n");
 	for (int s = 0; s < 2; s++) {
+		const char *sfx = busy ? "_busy" : "";
 		char name[64];
-		const char *mode = busy ? "_busy" : "";
 
-		snprintf(name, sizeof(name), "queue_%dx%d%s", shapes[s][0],
-			 shapes[s][1], mode);
-		print_result(name, wq[s], "go_chan", pf.go[s], "ns/item",
-			     false);
-		snprintf(name, sizeof(name), "queue_%dx%d_vs_condvar%s",
-			 shapes[s][0], shapes[s][1], mode);
-		print_result(name, wq[s], "mutex_condvar", ring[s], "ns/item",
-			     false);
-		snprintf(name, sizeof(name), "queue_%dx%d_vs_python%s",
-			 shapes[s][0], shapes[s][1], mode);
-		print_result(name, wq[s], "py_queue", pf.py[s], "ns/item",
-			     false);
+		snprintf(name, sizeof(name), "queue_%dx%d", shapes[s][0],
+			 shapes[s][1]);
+		print_result(name, sfx, wq[s], "go_chan", pf.go[s],
+			     ratio_of(pf.go[s], wq[s]), "ns/item");
+		snprintf(name, sizeof(name), "queue_%dx%d_vs_condvar",
+			 shapes[s][0], shapes[s][1]);
+		print_result(name, sfx, wq[s], "mutex_condvar", ring[s],
+			     ratio_of(ring[s], wq[s]), "ns/item");
+		snprintf(name, sizeof(name), "queue_%dx%d_vs_python",
+			 shapes[s][0], shapes[s][1]);
+		print_result(name, sfx, wq[s], "py_queue", pf.py[s],
+			     ratio_of(pf.py[s], wq[s]), "ns/item");
 	}
-	print_result(busy ? "mutex_pair_busy" : "mutex_pair", wm, "pthread", pm,
-		     "ns/pair", false);
+	print_result("mutex_pair", busy ? "_busy" : "", wm, "pthread", pm,
+		     ratio_of(pm, wm), "ns/pair");
 	return 0;
 }

@@ -1,26 +1,40 @@
 /*
  * The machine-readable end of every benchmark: one line per figure,
- *   RESULT <name> weft=<value> <peer>=<value> ratio=<r> unit=<unit>
- * where ratio is peer / weft for costs (ns, ms: higher is better for
- * weft) and weft / peer for rates (MB/s, tasks/s), as the human table
- * above it prints. A peer that was not measured prints as 0 with ratio 0.
+ *   RESULT <name><suffix> weft=<value> <peer>=<value> ratio=<r> unit=<unit>
+ * where the suffix is "_busy" in a --busy run, and the ratio is the one the
+ * human table above it prints (higher is better for weft: peer/weft for
+ * costs, weft/peer for rates, or weft/peer for a cost whose goal is 1).
+ * A peer that was not measured prints as 0 with ratio 0.
  */
 #ifndef WEFT_BENCH_RESULT_H
 #define WEFT_BENCH_RESULT_H
 
-#include <stdbool.h>
 #include <stdio.h>
 
-/* `rate`: higher values are better (MB/s), so ratio = weft / peer. */
-static inline void print_result(const char *name, double weft, const char *peer,
-				double peer_val, const char *unit, bool rate)
+/* num / den, or 0 when either is not a measurement. */
+static inline double ratio_of(double num, double den)
 {
-	double ratio = 0;
+	return num > 0 && den > 0 ? num / den : 0;
+}
 
-	if (weft > 0 && peer_val > 0)
-		ratio = rate ? weft / peer_val : peer_val / weft;
-	printf("RESULT %s weft=%.6g %s=%.6g ratio=%.4g unit=%s\n", name, weft,
-	       peer, peer_val, ratio, unit);
+static inline void format_result(char *buf, size_t size, const char *name,
+				 const char *suffix, double weft,
+				 const char *peer, double peer_val,
+				 double ratio, const char *unit)
+{
+	snprintf(buf, size, "RESULT %s%s weft=%.6g %s=%.6g ratio=%.4g unit=%s",
+		 name, suffix, weft, peer, peer_val, ratio, unit);
+}
+
+static inline void print_result(const char *name, const char *suffix,
+				double weft, const char *peer, double peer_val,
+				double ratio, const char *unit)
+{
+	char line[256];
+
+	format_result(line, sizeof(line), name, suffix, weft, peer, peer_val,
+		      ratio, unit);
+	puts(line);
 }
 
 #endif

@@ -57,7 +57,8 @@
  * weft_proc (and a weft_pipeline) is owned by one thread at a time: calls on
  * the same handle must not overlap, except weft_proc_send_signal,
  * weft_proc_signal_group and weft_pipeline_send_signal, which may be called
- * from any thread while another waits. A weft_buf is plain caller memory with no locking.
+ * from any thread while another waits. A weft_buf is plain caller memory
+ * with no locking.
  *
  * NULL handles: every call that can fail returns -EINVAL for a NULL handle;
  * the accessors give a documented value (weft_proc_pid and weft_proc_stdin/
@@ -264,6 +265,10 @@ typedef struct weft_buf {
 
 /* Make room for at least `extra` more bytes. 0, -ENOMEM, -EINVAL (NULL). */
 WEFT_API int weft_buf_reserve(weft_buf *b, size_t extra);
+/*
+ * Release the memory b owns (none when cap is 0) and leave it empty,
+ * ready for reuse. NULL is fine.
+ */
 WEFT_API void weft_buf_free(weft_buf *b);
 
 /*

@@ -48,8 +48,8 @@ extern "C" {
 /*
  * The objects' storage. Their layout is private to the library (it holds
  * atomics and park/wake's wait list); callers see only opaque words of the
- * right size and alignment, so this header is plain C89-compatible storage
- * that C++ can include too. All zero is the initial state of each, except
+ * right size and alignment, so this header is plain storage that C++ can
+ * include too. All zero is the initial state of each, except
  * a semaphore's count, which lives in the first word.
  */
 #define WEFT__SYNC_WORDS 4

@@ -34,7 +34,6 @@ struct weft__executor;
 struct weft_future {
 	_Atomic uint32_t state; /* state | LISTEN | refs * WEFT__FST_REF */
 	int rc;		  /* written by the settling thread before the state */
-	bool taken;	  /* the settling thread took the lists (wl lock) */
 	void *result;	  /* idem */
 	weft_task_fn *fn; /* the task; also the cache's free-list link */
 	void *arg;

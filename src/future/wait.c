@@ -39,31 +39,19 @@ struct watch {
 	weft_future *f;
 };
 
-/*
- * Under f's lock. fired++ then a look at the waiter count (both seq_cst),
- * against the waiter's push then its look at `fired`: one of the two sees
- * the other.
- */
-static bool pop_waiter(struct weft__waitlist *wl, struct weft__kick *k)
-{
-	bool woke;
-
-	if (!weft__waitlist_count(wl))
-		return false;
-	weft__waitlist_lock(wl);
-	woke = weft__wake_one_locked(wl, k);
-	weft__waitlist_unlock(wl);
-	return woke;
-}
-
 static bool watch_fire(struct weft__watch *w, weft_future *f,
 		       struct weft__kick *k)
 {
 	struct collector *c = ((struct watch *)w)->c;
 
 	(void)f;
+	/*
+	 * Under f's lock. fired++ then a look at the waiter count (both
+	 * seq_cst), against the waiter's push then its look at `fired`: one
+	 * of the two sees the other.
+	 */
 	atomic_fetch_add(&c->fired, 1);
-	return pop_waiter(&c->wl, k);
+	return weft__wake_one_deferred(&c->wl, k);
 }
 
 static bool condition(weft_future *const *fs, size_t n,
@@ -208,7 +196,7 @@ static bool ac_fire(struct weft__watch *w, weft_future *f, struct weft__kick *k)
 
 	(void)f;
 	ac_push(it, nd); /* seq_cst, then the waiter count */
-	return pop_waiter(&it->wl, k);
+	return weft__wake_one_deferred(&it->wl, k);
 }
 
 int weft_as_completed_new(weft_as_completed **itp, weft_future *const *fs,

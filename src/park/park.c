@@ -273,19 +273,26 @@ void weft__kick(const struct weft__kick *k)
 		thread_kick(k->state, k->old, k->ctx);
 }
 
-bool weft__wake_one(struct weft__waitlist *wl)
+bool weft__wake_one_deferred(struct weft__waitlist *wl, struct weft__kick *k)
 {
-	struct weft__kick k;
 	bool woke;
 
 	if (!atomic_load(&wl->nwaiters))
 		return false;
 	weft__waitlist_lock(wl);
-	woke = weft__wake_one_locked(wl, &k);
+	woke = weft__wake_one_locked(wl, k);
 	weft__waitlist_unlock(wl);
-	if (woke)
-		weft__kick(&k);
 	return woke;
+}
+
+bool weft__wake_one(struct weft__waitlist *wl)
+{
+	struct weft__kick k;
+
+	if (!weft__wake_one_deferred(wl, &k))
+		return false;
+	weft__kick(&k);
+	return true;
 }
 
 int weft__wake_all(struct weft__waitlist *wl)

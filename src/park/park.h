@@ -155,6 +155,13 @@ int weft__park(struct weft__waiter *w, int64_t deadline);
 bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k);
 void weft__kick(const struct weft__kick *k);
 
+/*
+ * Pop the waiter a wake goes to, if any (one load when the list is empty),
+ * and fill *k without kicking it: for a waker that holds another lock and
+ * delivers the kick (weft__kick) once that lock is dropped.
+ */
+bool weft__wake_one_deferred(struct weft__waitlist *wl, struct weft__kick *k);
+
 /* Wake one waiter if any (fast: one load when the list is empty). */
 bool weft__wake_one(struct weft__waitlist *wl);
 
@@ -179,8 +186,8 @@ static inline void weft__cpu_relax(void)
 
 /*
  * Give the CPU away for a moment without parking: the one place weft does
- * (a thread calls sched_yield; a coroutine will yield to its scheduler).
- * Primitives never call sched_yield themselves.
+ * (a thread yields to the kernel; a coroutine will yield to its
+ * scheduler). Primitives never yield by any other way.
  */
 void weft__yield(void);
 

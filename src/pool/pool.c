@@ -3,8 +3,9 @@
  * overflow list, idle workers parked through park/wake.
  *
  * Rings. Each worker owns a bounded MPMC ring of task slots (weft's one
- * Vyukov ring, src/ring/ring.h, the queue's too). Anyone may push (external submitters round-robin over the
- * rings; a worker's own tasks push onto its ring) and anyone may pop (the
+ * Vyukov ring, src/ring/ring.h, the queue's too). Anyone may push
+ * (external submitters round-robin over the rings; a worker's own tasks
+ * push onto its ring) and anyone may pop (the
  * owner, and thieves when their own ring is empty): one CAS each, no lock.
  * A slot holds fn, arg and the future (NULL for a detached task). CLOSED,
  * the top bit of a ring's tail, refuses pushes once the pool shuts down,
@@ -884,7 +885,7 @@ static void drop_task(struct task *t)
  * returns no future of ours is PENDING (Python's cancel_futures). The
  * overflow first (nothing moves into a ring after that), then each ring
  * (waiting out pushes still in flight), then the claim windows of workers
- * that popped a task just before `cancel` was set (see run_task).
+ * that popped a task just before `cancel` was set (see open_window).
  * Callbacks of cancelled futures run here, outside every lock.
  */
 static void cancel_queued(struct weft_pool *p)
@@ -910,15 +911,11 @@ static void cancel_queued(struct weft_pool *p)
 	free(buf);
 
 	for (int i = 0; i < p->n; i++) {
-		struct weft__ring *r = &p->workers[i].ring;
 		struct weft__backoff b = WEFT__BACKOFF(0, 0);
 
-		while (weft__ring_busy(r)) {
-			if (ring_pop(r, &t))
-				drop_task(&t);
-			else
-				weft__backoff_wait(&b, 16); /* push in flight */
-		}
+		while (weft__ring_drain_one(&p->workers[i].ring, &t, sizeof(t),
+					    &b) == 0)
+			drop_task(&t);
 	}
 	for (int i = 0; i < p->n; i++) {
 		struct worker *w = &p->workers[i];
@@ -941,7 +938,7 @@ int weft_pool_shutdown(weft_pool *p, bool wait, bool cancel_pending)
 	if (!p)
 		return -EINVAL;
 	if (cancel_pending)
-		atomic_store(&p->cancel, 1); /* seq_cst: see run_task */
+		atomic_store(&p->cancel, 1); /* seq_cst: see open_window */
 	close_all(p);
 	if (cancel_pending)
 		cancel_queued(p);

@@ -134,10 +134,8 @@ static int drain(struct weft__reader *r, int64_t deadline)
 					return -ENOMEM;
 				memcpy(b->data + b->len, bounce, (size_t)n);
 			}
-			if (b) {
+			if (b) /* the NUL: weft__buf_terminate at the end */
 				b->len += (size_t)n;
-				b->data[b->len] = '\0';
-			}
 			if (!weft__expired(deadline)) {
 				if ((size_t)n < room)
 					return 0; /* emptied: back to the wait */

@@ -50,8 +50,6 @@
 #ifndef QUEUE_YIELDS
 #define QUEUE_YIELDS 16
 #endif
-/* Retries of a claimed-but-unpublished slot before yielding the CPU. */
-#define INFLIGHT_SPINS 32
 
 struct weft_queue {
 	/* Read on every get, written once: a line no hot store touches. */
@@ -180,25 +178,16 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 			return rc;
 	}
 	for (;;) {
-		uint64_t t, h;
-		bool sleep;
-
 		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
 		weft__waitlist_push(wl, &w);
-		/* seq_cst loads after the seq_cst registration: Dekker. */
-		h = atomic_load(&q->ring.head);
-		t = atomic_load(&q->ring.tail); /* after h: POS(t) >= h */
-		if (t & WEFT__RING_CLOSED)
-			sleep = false; /* put fails, get drains or fails */
-		else if (put)	       /* no room, none coming */
-			sleep = WEFT__RING_POS(t) - h >= q->ring.cap;
-		else /* nothing claimed, none coming */
-			sleep = WEFT__RING_POS(t) == h;
-		if (atomic_load_explicit(&q->shut, memory_order_relaxed))
-			sleep = false;
-		if (sleep) {
+		/*
+		 * After the seq_cst registration: Dekker. Closed: a put
+		 * fails, a get drains or fails, so nobody sleeps.
+		 */
+		if (weft__ring_must_wait(&q->ring, put) &&
+		    !atomic_load_explicit(&q->shut, memory_order_relaxed)) {
 			rc = weft__park(&w, deadline);
 			if (rc < 0) {
 				/* Last look: a deadline never hides an item. */
@@ -210,7 +199,8 @@ static int queue_wait(struct weft_queue *q, bool put, void *in, void **out,
 		} else {
 			weft__waitlist_remove(wl, &w);
 			/* A slot is claimed but not published yet: let it be. */
-			weft__backoff_wait(&inflight, INFLIGHT_SPINS);
+			weft__backoff_wait(&inflight,
+					   WEFT__RING_INFLIGHT_YIELD);
 		}
 		rc = put ? put_try(q, in) : get_try(q, out, true);
 		if (rc != -EAGAIN)
@@ -309,18 +299,12 @@ int weft_queue_shutdown(weft_queue *q, bool immediate, weft_queue_drop_fn *drop,
 	 * A get already past its look at `shut` may still take one; the
 	 * ring's CAS gives each item to one of us.
 	 */
-	for (;;) {
-		if (weft__ring_pop(&q->ring, &item, sizeof(item)) == 0) {
-			if (drop)
-				drop(item, arg);
-			if (n < INT32_MAX)
-				n++;
-			continue;
-		}
-		if (weft__ring_drained(&q->ring))
-			break;
-		/* Claimed, not yet published: its producer is on its way. */
-		weft__backoff_wait(&inflight, INFLIGHT_SPINS);
+	while (weft__ring_drain_one(&q->ring, &item, sizeof(item), &inflight) ==
+	       0) {
+		if (drop)
+			drop(item, arg);
+		if (n < INT32_MAX)
+			n++;
 	}
 	/* Dropped items count as done, as in Python 3.13. */
 	atomic_fetch_add(&q->done, (uint64_t)n);

@@ -57,6 +57,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "park/park.h"
+
 #define WEFT__RING_CLOSED (UINT64_C(1) << 63)
 #define WEFT__RING_POS(t) ((t) & ~WEFT__RING_CLOSED)
 
@@ -235,6 +237,47 @@ static inline bool weft__ring_drained(struct weft__ring *r)
 	uint64_t t = atomic_load(&r->tail);
 
 	return (t & WEFT__RING_CLOSED) && WEFT__RING_POS(t) == h;
+}
+
+/*
+ * The re-check of a thread about to sleep on this ring, after its seq_cst
+ * registration on a wait list (the Dekker half described above): true if
+ * a consumer finds nothing claimed (or a producer, with `producer`, no
+ * room) and the ring is open, so nothing will change without a wake.
+ * seq_cst loads, head first, so POS(tail) >= head.
+ */
+static inline bool weft__ring_must_wait(struct weft__ring *r, bool producer)
+{
+	uint64_t h = atomic_load(&r->head);
+	uint64_t t = atomic_load(&r->tail);
+
+	if (t & WEFT__RING_CLOSED)
+		return false;
+	if (producer)
+		return WEFT__RING_POS(t) - h >= r->cap;
+	return WEFT__RING_POS(t) == h;
+}
+
+/* A push in flight is waited for with a pause, and a yield this often. */
+#define WEFT__RING_INFLIGHT_YIELD 32
+
+/*
+ * Empty a closed ring: the next element into `elem` (0), or -EPIPE once
+ * every pushed element is taken. A push claimed but not yet published is
+ * waited out with `b` (pauses and yields, never a park: its producer is on
+ * its way and will wake nobody). Concurrent pops may take some elements;
+ * each goes to exactly one taker.
+ */
+static inline int weft__ring_drain_one(struct weft__ring *r, void *elem,
+				       size_t size, struct weft__backoff *b)
+{
+	for (;;) {
+		if (weft__ring_pop(r, elem, size) == 0)
+			return 0;
+		if (weft__ring_drained(r))
+			return -EPIPE;
+		weft__backoff_wait(b, WEFT__RING_INFLIGHT_YIELD);
+	}
 }
 
 /* Elements claimed and not taken, at most cap (a snapshot). */

@@ -63,10 +63,8 @@ FITS(mutex, weft_mutex);
 FITS(cond, weft_cond);
 FITS(event, weft_event);
 FITS(sem, weft_sem);
-_Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "WEFT_SEM_INIT "
-							     "stores the count "
-							     "as a plain "
-							     "uint64_t");
+/* WEFT_SEM_INIT stores the count as a plain uint64_t. */
+_Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "sem count");
 
 static inline struct mutex *M(weft_mutex *m)
 {
