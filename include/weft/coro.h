@@ -11,7 +11,9 @@
  *           weft_group_new(&g, WEFT_GROUP_CANCEL_ON_ERROR);
  *           for (i = 0; i < n; i++)
  *                   weft_group_spawn(g, NULL, handle, conns[i], NULL);
- *           return weft_group_free(g);  // waits for all; first error
+ *           rc = weft_group_wait(g, WEFT_FOREVER); // all done; 1st error
+ *           weft_group_free(g);
+ *           return rc;
  *   }
  *   rc = weft_run(main_coro, NULL, NULL, NULL);          // asyncio.run
  *
