@@ -100,7 +100,9 @@ static void coro_wait(struct weft__waiter *w, int64_t deadline)
 	    settle_waiter(w, WEFT__TIMEDOUT)) {
 		/* No memory for the timer: time out now rather than hang. */
 	} else {
+		weft__park_note_sleeper(1);
 		weft__coro_suspend(c);
+		weft__park_note_sleeper(-1);
 	}
 	weft__timer_disarm(&c->sched->loop, &c->timer);
 	coro_lock(c);

@@ -421,9 +421,9 @@ static uint64_t env_seed(void)
 }
 
 int weft_run(weft_task_fn *main, void *arg, void **result,
-	     const weft_run_opts *opts)
+	     const weft_loops_opts *opts)
 {
-	weft_run_opts o = { 0 };
+	weft_loops_opts o = { 0 };
 	struct weft__runtime *rt;
 	weft_future *f = NULL;
 	unsigned started = 1;

@@ -80,6 +80,13 @@ void weft__park_count_sleepers(void)
 	atomic_store(&count_sleepers, true);
 }
 
+void weft__park_note_sleeper(int delta)
+{
+	if (atomic_load_explicit(&count_sleepers, memory_order_relaxed))
+		atomic_fetch_add_explicit(&sleepers, (uint32_t)delta,
+					  memory_order_relaxed);
+}
+
 uint32_t weft__park_sleepers(void)
 {
 	return atomic_load_explicit(&sleepers, memory_order_relaxed);

@@ -284,7 +284,8 @@ static inline void weft__backoff_wait(struct weft__backoff *b, uint32_t every)
 int weft__fd_wait(struct pollfd *fds, unsigned n, int64_t deadline);
 
 /*
- * Test hook: waiters now asleep in the kernel (a thread in FUTEX_WAIT).
+ * Test hook: waiters now asleep (a thread in FUTEX_WAIT, a coroutine
+ * suspended in a wait).
  * Tests wait for this to reach a count before they wake, so the slow path
  * they claim to test is really taken. Counted only after
  * weft__park_count_sleepers() (a test calls it before any thread parks);
@@ -292,5 +293,7 @@ int weft__fd_wait(struct pollfd *fds, unsigned n, int64_t deadline);
  */
 void weft__park_count_sleepers(void);
 uint32_t weft__park_sleepers(void);
+/* A suspended coroutine counts as a sleeper too: its runtime says so. */
+void weft__park_note_sleeper(int delta);
 
 #endif /* WEFT_PARK_H */
