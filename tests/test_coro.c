@@ -757,14 +757,16 @@ static _Atomic int migrated;
 static int pinned(void *arg, void **res)
 {
 	pid_t me = gettid();
-	volatile uint64_t x = 0;
 
 	(void)arg;
 	(void)res;
-	for (int i = 0; i < 50; i++) {
-		for (int j = 0; j < 20000; j++)
-			x += (uint64_t)j;
-		if (i % 10 == 0)
+	for (int i = 0; i < 10; i++) {
+		/* 100 us of work per slice, then a blocking call. */
+		int64_t until = weft_now() + 100 * WEFT_USEC;
+
+		while (weft_now() < until)
+			;
+		if (i % 3 == 0)
 			weft_sleep(50 * WEFT_USEC);
 		else
 			weft_yield();
