@@ -119,10 +119,7 @@ static void coro_kick(_Atomic uint32_t *state, uint32_t old, void *ctx)
 
 static void coro_yield(void *ctx)
 {
-	struct weft__coro *c = ctx;
-
-	weft__coro_ready(c);
-	weft__coro_suspend(c);
+	weft__coro_yield(ctx);
 }
 
 void weft__coro_cancel(struct weft__coro *c)
