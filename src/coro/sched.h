@@ -48,7 +48,7 @@ struct weft__coro {
 	struct weft__timer timer;    /* the wait's deadline */
 	bool queued;		     /* on the run queue (loop thread) */
 	bool wake_pending; /* kicked while queued by a yield (loop thread) */
-	bool main;		     /* weft_run's main coroutine */
+	bool main;	   /* weft_run's main coroutine */
 };
 
 struct weft__sched {

@@ -224,8 +224,7 @@ int weft__loop_fd_arm(struct weft__loop *l, int fd, uint32_t events,
 	return 0;
 }
 
-void weft__loop_fd_disarm(struct weft__loop *l, int fd,
-			  struct weft__fdrec *rec)
+void weft__loop_fd_disarm(struct weft__loop *l, int fd, struct weft__fdrec *rec)
 {
 	struct weft__fdslot *s;
 	bool had = false;
@@ -297,8 +296,8 @@ void weft__loop_notify(struct weft__loop *l)
 
 void weft__loop_post(struct weft__loop *l, struct weft__inbox_node *n)
 {
-	struct weft__inbox_node *head = atomic_load_explicit(
-		&l->inbox, memory_order_relaxed);
+	struct weft__inbox_node *head =
+		atomic_load_explicit(&l->inbox, memory_order_relaxed);
 
 	do
 		n->next = head;
