@@ -12,7 +12,7 @@
  * of its rounds (-r, 3 by default).
  *
  *   coro_switch_ns   two coroutines ping-ponging on one loop
- *                    (weft_run_opts.loops = 1): each calls weft_yield() N
+ *                    (weft_loops_opts.loops = 1): each calls weft_yield() N
  *                    times; ns per switch = time / 2N (after an untimed
  *                    N/10 warm-up). Peers: Boost.Fiber, two fibers calling
  *                    this_fiber::yield() (round_robin, one thread); Go,
@@ -289,7 +289,7 @@ static int main_rss(void *arg, void **res)
 /* bench_coro --child MODE N [loops] [stack]: one figure, "weft KEY V". */
 static int child(int argc, char **argv)
 {
-	weft_run_opts ro = { .loops = 1 };
+	weft_loops_opts ro = { .loops = 1 };
 	weft_task_fn *fn;
 	const char *mode = argv[0];
 	int rc;
@@ -509,9 +509,12 @@ int main(int argc, char **argv)
 	}
 	if (reps < 1 || n_switch < 100 || n_create < 100 || n_rss < 100 ||
 	    n_guarded < 100 || n_skynet < 10 || !is_power_of_10(n_skynet) ||
-	    skynet_stack < 1024 || rss_stack < 1024) {
+	    skynet_stack < 1024 || rss_stack < 1024 ||
+	    (only && strcmp(only, "switch") && strcmp(only, "create") &&
+	     strcmp(only, "skynet") && strcmp(only, "rss"))) {
 		fprintf(stderr, "bench_coro: -r >= 1, counts >= 100, --skynet "
-				"a power of 10, stacks >= 1024\n");
+				"a power of 10, stacks >= 1024, --only "
+				"switch|create|skynet|rss\n");
 		return 2;
 	}
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
