@@ -1,0 +1,349 @@
+/*
+ * stack.c — the coroutine stack pool (stack.h).
+ *
+ * GUARDED: one mapping of size + a page, MAP_NORESERVE|MAP_STACK, with the
+ * lowest page made PROT_NONE (so two kernel VMAs). Sizes are rounded up to
+ * whole pages.
+ *
+ * PACKED: carved side by side, at a bump pointer, from process-wide
+ * regions of WEFT__STACK_REGION bytes (one MAP_NORESERVE mapping each; a
+ * stack bigger than that gets a region of its own). Sizes are rounded up
+ * to 16 bytes. Regions are never unmapped: a PACKED stack that leaves a
+ * thread's cache (past the cap, or at thread exit) has its pages handed
+ * back with madvise(MADV_DONTNEED) and goes to a process-wide free list of
+ * its size, which any thread's get() draws from before carving.
+ *
+ * The per-thread cache: up to WEFT__STACK_BUCKETS (kind, size) buckets,
+ * each a LIFO list of at most a cap of stacks. The list node lives in the
+ * top bytes of the cached stack itself (its hottest page, already
+ * resident), so caching allocates nothing and touches no new page; get()
+ * and put() of a cached size are a few loads and stores, no syscall. A
+ * pthread key's destructor empties the cache when the thread exits:
+ * GUARDED stacks are unmapped, PACKED ones go to the free list. (The main
+ * thread's cache is left to process exit, as the kernel frees it anyway.)
+ *
+ * mmap or mprotect failing (no memory, or vm.max_map_count reached) is
+ * -ENOMEM; nothing here aborts.
+ */
+#include "coro/stack.h"
+#include "coro/fiber.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sys/mman.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+#ifdef WEFT_ASAN
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#endif
+
+#define WEFT__STACK_MAX ((size_t)1 << 30) /* "absurd" above this */
+#define WEFT__STACK_REGION ((size_t)64 << 20)
+#define WEFT__STACK_BUCKETS 8
+#define WEFT__STACK_CAP_GUARDED 64
+#define WEFT__STACK_CAP_PACKED 1024
+
+/* A cached stack's list node, in its own top bytes. */
+struct node {
+	struct node *next;
+	void *lo;
+};
+
+struct bucket {
+	size_t size; /* 0: bucket unused */
+	int kind;
+	unsigned n;
+	struct node *head;
+};
+
+struct cache {
+	struct bucket b[WEFT__STACK_BUCKETS];
+	bool registered; /* the thread-exit destructor will run */
+};
+
+static _Thread_local struct cache cache;
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t key;
+static bool key_ok;
+
+/* PACKED: the region being carved, and free lists per size. */
+struct freelist {
+	size_t size;
+	size_t n, cap;
+	void **lo;
+};
+
+static pthread_mutex_t packed_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *region_next, *region_end;
+static struct freelist *freelists;
+static size_t nfreelists;
+
+static size_t page_size(void)
+{
+	static _Atomic size_t pg;
+	size_t v = atomic_load_explicit(&pg, memory_order_relaxed);
+
+	if (!v) {
+		v = (size_t)sysconf(_SC_PAGESIZE);
+		atomic_store_explicit(&pg, v, memory_order_relaxed);
+	}
+	return v;
+}
+
+static void cache_drain(void *arg);
+
+static void make_key(void)
+{
+	key_ok = pthread_key_create(&key, cache_drain) == 0;
+}
+
+/* ---- GUARDED ---- */
+
+static int guarded_map(struct weft__stack *s, size_t size)
+{
+	size_t pg = page_size();
+	char *p = mmap(NULL, size + pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		       -1, 0);
+
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	if (mprotect(p, pg, PROT_NONE) != 0) {
+		munmap(p, size + pg);
+		return -ENOMEM;
+	}
+	s->lo = p + pg;
+	s->size = size;
+	return 0;
+}
+
+static void guarded_unmap(void *lo, size_t size)
+{
+	size_t pg = page_size();
+
+	munmap((char *)lo - pg, size + pg);
+}
+
+/* ---- PACKED ---- */
+
+static struct freelist *freelist_find(size_t size, bool create)
+{
+	struct freelist *fl;
+
+	for (size_t i = 0; i < nfreelists; i++)
+		if (freelists[i].size == size)
+			return &freelists[i];
+	if (!create)
+		return NULL;
+	fl = realloc(freelists, (nfreelists + 1) * sizeof(*fl));
+	if (!fl)
+		return NULL;
+	freelists = fl;
+	fl = &freelists[nfreelists++];
+	*fl = (struct freelist){ .size = size };
+	return fl;
+}
+
+static int packed_carve(struct weft__stack *s, size_t size)
+{
+	struct freelist *fl;
+	char *p;
+	int rc = 0;
+
+	pthread_mutex_lock(&packed_lock);
+	fl = freelist_find(size, false);
+	if (fl && fl->n) {
+		s->lo = fl->lo[--fl->n];
+	} else if (size > WEFT__STACK_REGION) {
+		/* A region of its own, never shared. */
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				 MAP_STACK,
+			 -1, 0);
+		if (p == MAP_FAILED)
+			rc = -ENOMEM;
+		else
+			s->lo = p;
+	} else {
+		if ((size_t)(region_end - region_next) < size) {
+			/* The old region's tail is abandoned. */
+			p = mmap(NULL, WEFT__STACK_REGION,
+				 PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+					 MAP_STACK,
+				 -1, 0);
+			if (p == MAP_FAILED) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			region_next = p;
+			region_end = p + WEFT__STACK_REGION;
+		}
+		s->lo = region_next;
+		region_next += size;
+	}
+out:
+	pthread_mutex_unlock(&packed_lock);
+	s->size = size;
+	return rc;
+}
+
+/* Give a PACKED stack to the process-wide free list, pages released. */
+static void packed_release(void *lo, size_t size)
+{
+	size_t pg = page_size();
+	uintptr_t a = ((uintptr_t)lo + pg - 1) & ~(uintptr_t)(pg - 1);
+	uintptr_t e = ((uintptr_t)lo + size) & ~(uintptr_t)(pg - 1);
+	struct freelist *fl;
+	void **v;
+
+	/* Only the whole pages inside: the neighbours own the rest. */
+	if (e > a)
+		madvise((void *)a, e - a, MADV_DONTNEED);
+	pthread_mutex_lock(&packed_lock);
+	fl = freelist_find(size, true);
+	if (fl && fl->n == fl->cap) {
+		size_t cap = fl->cap ? 2 * fl->cap : 64;
+
+		v = realloc(fl->lo, cap * sizeof(*v));
+		if (v) {
+			fl->lo = v;
+			fl->cap = cap;
+		}
+	}
+	/* Out of memory for the list itself: the stack is lost, not freed. */
+	if (fl && fl->n < fl->cap)
+		fl->lo[fl->n++] = lo;
+	pthread_mutex_unlock(&packed_lock);
+}
+
+/* ---- the per-thread cache ---- */
+
+static struct bucket *bucket_find(size_t size, int kind, bool create)
+{
+	struct bucket *free_b = NULL;
+
+	for (int i = 0; i < WEFT__STACK_BUCKETS; i++) {
+		struct bucket *b = &cache.b[i];
+
+		if (b->size == size && b->kind == kind)
+			return b;
+		if (!b->size && !free_b)
+			free_b = b;
+	}
+	if (!create || !free_b)
+		return NULL;
+	free_b->size = size;
+	free_b->kind = kind;
+	return free_b;
+}
+
+static struct node *node_of(void *lo, size_t size)
+{
+	return (struct node *)((char *)lo + size - sizeof(struct node));
+}
+
+static void release(void *lo, size_t size, int kind)
+{
+	if (kind == WEFT__STACK_GUARDED)
+		guarded_unmap(lo, size);
+	else
+		packed_release(lo, size);
+}
+
+static void cache_drain(void *arg)
+{
+	struct cache *c = arg;
+
+	for (int i = 0; i < WEFT__STACK_BUCKETS; i++) {
+		struct bucket *b = &c->b[i];
+
+		while (b->head) {
+			struct node *nd = b->head;
+
+			b->head = nd->next;
+			release(nd->lo, b->size, b->kind);
+		}
+		b->n = 0;
+		b->size = 0;
+	}
+}
+
+int weft__stack_get(struct weft__stack *s, size_t size, int kind)
+{
+	struct bucket *b;
+	int rc;
+
+	if (size < WEFT__FIBER_MIN_STACK || size > WEFT__STACK_MAX)
+		return -EINVAL;
+	if (kind == WEFT__STACK_GUARDED) {
+		size_t pg = page_size();
+
+		size = (size + pg - 1) & ~(pg - 1);
+	} else if (kind == WEFT__STACK_PACKED) {
+		size = (size + 15) & ~(size_t)15;
+	} else {
+		return -EINVAL;
+	}
+	s->kind = kind;
+	s->link = NULL;
+	b = bucket_find(size, kind, false);
+	if (b && b->head) {
+		struct node *nd = b->head;
+
+		b->head = nd->next;
+		b->n--;
+		s->lo = nd->lo;
+		s->size = size;
+		return 0;
+	}
+	if (kind == WEFT__STACK_GUARDED)
+		rc = guarded_map(s, size);
+	else
+		rc = packed_carve(s, size);
+	return rc;
+}
+
+void weft__stack_put(struct weft__stack *s)
+{
+	struct bucket *b;
+	struct node *nd;
+	unsigned cap = s->kind == WEFT__STACK_GUARDED ? WEFT__STACK_CAP_GUARDED
+						      : WEFT__STACK_CAP_PACKED;
+
+	if (!s->lo)
+		return;
+#ifdef WEFT_ASAN
+	/* A dead fiber's frames may have left poison; the node goes there. */
+	__asan_unpoison_memory_region(s->lo, s->size);
+#endif
+	if (!cache.registered) {
+		pthread_once(&key_once, make_key);
+		cache.registered = key_ok &&
+				   pthread_setspecific(key, &cache) == 0;
+	}
+	b = cache.registered ? bucket_find(s->size, s->kind, true) : NULL;
+	if (!b || b->n >= cap) {
+		release(s->lo, s->size, s->kind);
+	} else {
+		nd = node_of(s->lo, s->size);
+		nd->lo = s->lo;
+		nd->next = b->head;
+		b->head = nd;
+		b->n++;
+	}
+	s->lo = NULL;
+}
