@@ -3,8 +3,10 @@
  * pool, against Python's asyncio doing the same, in one run.
  *
  *   bench_coro_io [-q] [-n pipelines] [-r rounds] [-t trips]
- *                 [--only pipelines|await]
- *     -q   quick: 100 pipelines, 1 round, fewer trips
+ *                 [--cat] [--only pipelines|await]
+ *     -q     quick: 100 pipelines, 1 round, fewer trips
+ *     --cat  `cat | cat` pipelines instead of openssl (both sides): the
+ *            children then cost little, so the parents' own costs show
  *
  * 1. pipelines: the seed's N concurrent `openssl enc -des3 | openssl dgst
  *    -whirlpool -binary` pipelines (item 52; the digest with OpenSSL 3's
@@ -31,6 +33,7 @@
  * ratio > 1 meaning weft is ahead (python/weft, both costs):
  *   RESULT pipelines_<N>_s         weft (1 loop) vs python, unit=s
  *   RESULT pipelines_<N>_s_loops2  weft (2 loops) vs python
+ *          (pipelines_cat_<N>_s... when the pipelines are `cat | cat`)
  *   RESULT await_pool_future_ns    coroutine vs run_in_executor, unit=ns
  *   RESULT await_pool_future_thread_ns  thread vs submit().result()
  *   RESULT to_thread_ns            weft_to_thread vs asyncio.to_thread
@@ -71,22 +74,25 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The median of v[0..n), or 0 if any is not a measurement. */
-static double median(double *v, int n)
+static double median(const double *v, int n)
 {
-	for (int i = 0; i < n; i++)
-		if (v[i] <= 0)
-			return 0;
-	if (n == 0)
+	double w[16];
+
+	if (n == 0 || n > 16)
 		return 0;
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	for (int i = 0; i < n; i++)
+		if ((w[i] = v[i]) <= 0)
+			return 0;
+	qsort(w, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
 }
 
 /* A table row: the figure and the ratio given (n/a if not measured). */
 static void row(const char *what, double v, const char *unit, double ratio)
 {
 	if (v > 0)
-		printf("  %-52s %12.4g %-3s %9.2fx\n", what, v, unit, ratio);
+		printf("  %-52s %12.*f %-3s %9.2fx\n", what,
+		       !strcmp(unit, "s") ? 3 : 0, v, unit, ratio);
 	else
 		printf("  %-52s %12s\n", what, "n/a");
 }
@@ -103,7 +109,7 @@ static const char *dgst_argv[] = { "openssl",	 "dgst",      "-provider",
 static const char *cat_argv[] = { "cat", NULL };
 static const char *pw_env[] = { "password=zf7ShyBhZOraQDdE/FiZpm/m/8f9X+M1",
 				NULL };
-static bool use_openssl = true;
+static bool use_openssl = true, force_cat;
 
 /* Can this machine run the seed's pipeline (openssl, legacy whirlpool)? */
 static bool openssl_works(void)
@@ -189,13 +195,35 @@ static int pipelines_main(void *arg, void **result)
 }
 #endif
 
-/* n pipelines from coroutines on `loops` loops: wall seconds, or -1. */
-static double weft_pipelines(int n, unsigned loops)
+/* CPU seconds (user + system) of this process or of its reaped children. */
+static double cpu_s(int who)
+{
+	struct rusage ru;
+
+	getrusage(who, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The CPU seconds a side spent: its own (the parent's), its children's. */
+struct side_cpu {
+	double self, kids;
+};
+
+/*
+ * n pipelines from coroutines on `loops` loops: wall seconds, or -1.
+ * cpu gets this process's CPU and its children's over the whole weft_run.
+ */
+static double weft_pipelines(int n, unsigned loops, struct side_cpu *cpu)
 {
 #if WEFT_HAVE_CORO
 	struct pipes_run pr = { .n = n };
+	double self0 = cpu_s(RUSAGE_SELF), kids0 = cpu_s(RUSAGE_CHILDREN);
 	int rc = weft_run(pipelines_main, &pr, NULL,
 			  &(weft_loops_opts){ .loops = loops });
+
+	cpu->self = cpu_s(RUSAGE_SELF) - self0;
+	cpu->kids = cpu_s(RUSAGE_CHILDREN) - kids0;
 
 	if (rc < 0) {
 		fprintf(stderr, "bench_coro_io: pipelines: %s\n",
@@ -206,43 +234,64 @@ static double weft_pipelines(int n, unsigned loops)
 #else
 	(void)n;
 	(void)loops;
+	(void)cpu;
 	(void)pipeline_coro;
 	return -1;
 #endif
 }
 
-static double python_pipelines(int n)
+/* The peer's wall seconds; cpu gets its own CPU and its children's. */
+static double python_pipelines(int n, struct side_cpu *cpu)
 {
 	char cmd[512];
-	double v = 0;
-	const char *keys[] = { "pipelines" };
+	double v[3] = { 0, 0, 0 };
+	const char *keys[] = { "pipelines", "self_cpu", "kids_cpu" };
 
 	snprintf(cmd, sizeof(cmd),
 		 "/usr/bin/python3 '%s/coro_io_peer.py' pipelines %d %s",
 		 PEERS_DIR, n, use_openssl ? "openssl" : "cat");
-	run_peer(cmd, "python", keys, &v, 1);
-	return v;
+	run_peer(cmd, "python", keys, v, 3);
+	cpu->self = v[1];
+	cpu->kids = v[2];
+	return v[0];
+}
+
+static void pipe_row(const char *what, double wall, double ratio,
+		     const double *self, const double *kids)
+{
+	if (wall > 0)
+		printf("  %-48s %8.3f %8.2fx %9.3f %9.3f\n", what, wall, ratio,
+		       median(self, reps), median(kids, reps));
+	else
+		printf("  %-48s %8s\n", what, "n/a");
 }
 
 static void bench_pipelines(int n)
 {
 	double w1[16], w2[16], py[16], m1, m2, mp;
+	double s1[16], s2[16], sp[16], k1[16], k2[16], kp[16];
+	struct side_cpu c;
 	char name[64];
 
-	use_openssl = openssl_works();
-	printf("\n%d concurrent pipelines `%s`, wall seconds (lower is "
-	       "better), median of %d round%s\n",
-	       n,
+	use_openssl = !force_cat && openssl_works();
+	printf("\n%d concurrent pipelines `%s`, median of %d round%s\n", n,
 	       use_openssl ? "openssl enc -des3 | openssl dgst -whirlpool "
 			     "-binary"
+	       : force_cat ? "cat | cat (--cat)"
 			   : "cat | cat (openssl with legacy whirlpool is "
 			     "missing)",
 	       reps, reps > 1 ? "s" : "");
-	weft_pipelines(n < 20 ? n : 20, 1); /* warm the page cache */
+	weft_pipelines(n < 20 ? n : 20, 1, &c); /* warm the page cache */
 	for (int r = 0; r < reps; r++) {
-		w1[r] = weft_pipelines(n, 1);
-		w2[r] = weft_pipelines(n, 2);
-		py[r] = python_pipelines(n);
+		w1[r] = weft_pipelines(n, 1, &c);
+		s1[r] = c.self;
+		k1[r] = c.kids;
+		w2[r] = weft_pipelines(n, 2, &c);
+		s2[r] = c.self;
+		k2[r] = c.kids;
+		py[r] = python_pipelines(n, &c);
+		sp[r] = c.self;
+		kp[r] = c.kids;
 		fprintf(stderr,
 			"  round %d: weft1 %.3f s  weft2 %.3f s  "
 			"python %.3f s\n",
@@ -251,14 +300,22 @@ static void bench_pipelines(int n)
 	m1 = median(w1, reps);
 	m2 = median(w2, reps);
 	mp = median(py, reps);
-	printf("  %-52s %12s     %9s\n", "", "", "python/x");
-	row("weft, coroutine per pipeline, 1 loop", m1, "s", ratio_of(mp, m1));
-	row("weft, coroutine per pipeline, 2 loops", m2, "s", ratio_of(mp, m2));
-	row("Python, Popen chain, start all, communicate each", mp, "s",
-	    mp > 0 ? 1.0 : 0);
-	snprintf(name, sizeof(name), "pipelines_%d_s", n);
+	printf("  %-48s %8s %9s %9s %9s\n", "(seconds; lower is better)",
+	       "wall", "python/x", "own CPU", "kids' CPU");
+	pipe_row("weft, coroutine per pipeline, 1 loop", m1, ratio_of(mp, m1),
+		 s1, k1);
+	pipe_row("weft, coroutine per pipeline, 2 loops", m2, ratio_of(mp, m2),
+		 s2, k2);
+	pipe_row("Python, Popen chain, start all, communicate each", mp,
+		 mp > 0 ? 1.0 : 0, sp, kp);
+	printf("  (own CPU: the parent's user + system time; kids': the "
+	       "pipelines' processes'. The kids' CPU is the same work on "
+	       "both sides and bounds the ratio on 2 cores.)\n");
+	snprintf(name, sizeof(name), "pipelines_%s%d_s",
+		 use_openssl ? "" : "cat_", n);
 	print_result(name, "", m1, "python", mp, ratio_of(mp, m1), "s");
-	snprintf(name, sizeof(name), "pipelines_%d_s_loops2", n);
+	snprintf(name, sizeof(name), "pipelines_%s%d_s_loops2",
+		 use_openssl ? "" : "cat_", n);
 	print_result(name, "", m2, "python", mp, ratio_of(mp, m2), "s");
 }
 
@@ -410,6 +467,8 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		} else if (!strcmp(a, "-t") && more) {
 			n_trips = atol(argv[++i]);
+		} else if (!strcmp(a, "--cat")) {
+			force_cat = true;
 		} else if (!strcmp(a, "--only") && more) {
 			only = argv[++i];
 		} else {

@@ -11,6 +11,9 @@
  *              so drift on this shared machine hits each alike; each
  *              server's figure is its median over the rounds
  *     -s       message size in bytes (default 64, at most 4096)
+ *   bench_echo --serve weft|uv [--loops N]   one server (see below)
+ *   bench_echo --client PORT [-c] [-t] [-s]  only the client, against a
+ *            server you started (to strace or perf the server alone)
  *
  * The figure: round trips per second, in total over all connections, on
  * 127.0.0.1. Each client connection sends one message, waits for all of
@@ -598,7 +601,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_echo [-q] [-c conns] [-t seconds] "
 			"[-r reps] [-s bytes] [--only NAME]\n"
-			"       bench_echo --serve weft|uv [--loops N]\n");
+			"       bench_echo --serve weft|uv [--loops N]\n"
+			"       bench_echo --client PORT [-c conns] [-t s]\n");
 	exit(2);
 }
 
@@ -634,6 +638,7 @@ int main(int argc, char **argv)
 	};
 	int n_sv = (int)(sizeof(sv) / sizeof(sv[0])), reps = 3;
 	const char *only = NULL, *serve = NULL;
+	int client_port = 0;
 	unsigned loops = 1;
 	double best_weft = 0, best_peer = 0, med[16], med_su[16], med_cp[16];
 	const char *best_weft_key = "weft", *best_peer_key = "peer";
@@ -662,6 +667,8 @@ int main(int argc, char **argv)
 			only = argv[++i];
 		} else if (!strcmp(a, "--serve") && more) {
 			serve = argv[++i];
+		} else if (!strcmp(a, "--client") && more) {
+			client_port = atoi(argv[++i]);
 		} else if (!strcmp(a, "--loops") && more) {
 			loops = (unsigned)atoi(argv[++i]);
 		} else {
@@ -681,6 +688,13 @@ int main(int argc, char **argv)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (client_port > 0) { /* only the client, against a running server */
+		struct cpu cpu;
+		double rate = run_client(client_port, getpid(), &cpu);
+
+		printf("%.0f rt/s, client CPU %.0f%%\n", rate, cpu.client_pct);
+		return rate > 0 ? 0 : 1;
 	}
 	sl = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
 	if (sl <= 0)

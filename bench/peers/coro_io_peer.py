@@ -6,7 +6,8 @@
       OpenSSL 3's legacy provider loaded), chained with subprocess.Popen
       (stdin=enc.stdout), all started first -- each fed 100 random bytes as
       it starts -- then communicate() on each. With `cat`, `cat | cat`.
-      Prints "python pipelines <wall seconds>".
+      Prints "python pipelines <wall seconds>", then "python self_cpu <s>"
+      and "python kids_cpu <s>": its own CPU time and its children's.
   coro_io_peer.py await N
       One round trip to a 2-worker ThreadPoolExecutor for a trivial
       function, in ns: `await loop.run_in_executor(pool, f)` from a
@@ -45,6 +46,8 @@ def run_hash(input_stdin, argv):
 def pipelines(n, kind):
     enc, dgst, want = (ENC, DGST, 64) if kind == 'openssl' else \
         (['cat'], ['cat'], 100)
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter_ns()
     encrypt_procs = []
     hash_procs = []
@@ -66,7 +69,14 @@ def pipelines(n, kind):
     for proc in hash_procs:
         out, _ = proc.communicate()
         assert proc.returncode == 0 and len(out) == want
-    print(f'python pipelines {(time.perf_counter_ns() - t0) / 1e9:.6f}',
+    wall = (time.perf_counter_ns() - t0) / 1e9
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f'python pipelines {wall:.6f}')
+    print('python self_cpu %.6f' % (self1.ru_utime + self1.ru_stime -
+                                    self0.ru_utime - self0.ru_stime))
+    print('python kids_cpu %.6f' % (kids1.ru_utime + kids1.ru_stime -
+                                    kids0.ru_utime - kids0.ru_stime),
           flush=True)
 
 
