@@ -379,6 +379,26 @@ static double proc_cpu_s(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Read and write syscalls made so far by process `pid` (/proc/pid/io). */
+static void proc_syscalls(pid_t pid, double *r, double *w)
+{
+	char path[64], key[32];
+	unsigned long long v;
+	FILE *f;
+
+	*r = *w = -1;
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fscanf(f, "%31s %llu", key, &v) == 2) {
+		if (!strcmp(key, "syscr:"))
+			*r = (double)v;
+		else if (!strcmp(key, "syscw:"))
+			*w = (double)v;
+	}
+	fclose(f);
+}
+
 static double thread_cpu_s(void)
 {
 	struct timespec ts;
@@ -390,11 +410,12 @@ static double thread_cpu_s(void)
 /* CPU use over the measured part: the server's per round trip, the client's. */
 struct cpu {
 	double server_us_per_rt, client_pct;
+	double reads_per_rt, writes_per_rt; /* the server's syscalls */
 };
 
 static double run_client(int port, pid_t server, struct cpu *cpu)
 {
-	double srv0 = 0, cli0 = 0;
+	double srv0 = 0, cli0 = 0, rd0 = 0, wr0 = 0, rd1, wr1;
 
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)port),
@@ -452,6 +473,7 @@ static double run_client(int port, pid_t server, struct cpu *cpu)
 			counting = true;
 			srv0 = proc_cpu_s(server);
 			cli0 = thread_cpu_s();
+			proc_syscalls(server, &rd0, &wr0);
 			trips = 0;
 			t_start = now;
 		}
@@ -483,6 +505,11 @@ static double run_client(int port, pid_t server, struct cpu *cpu)
 	rate = (double)trips / ((double)(now - t_start) / 1e9);
 	cpu->server_us_per_rt =
 		(proc_cpu_s(server) - srv0) * 1e6 / (double)trips;
+	proc_syscalls(server, &rd1, &wr1);
+	cpu->reads_per_rt = rd0 >= 0 && rd1 >= 0 ? (rd1 - rd0) / (double)trips
+						 : -1;
+	cpu->writes_per_rt = wr0 >= 0 && wr1 >= 0 ? (wr1 - wr0) / (double)trips
+						  : -1;
 	cpu->client_pct =
 		(thread_cpu_s() - cli0) * 100 / ((double)(now - t_start) / 1e9);
 	goto out;
@@ -640,7 +667,8 @@ int main(int argc, char **argv)
 	const char *only = NULL, *serve = NULL;
 	int client_port = 0;
 	unsigned loops = 1;
-	double best_weft = 0, best_peer = 0, med[16], med_su[16], med_cp[16];
+	double best_weft = 0, best_peer = 0, med[16], med_su[16], med_cp[16],
+	       med_rd[16], med_wr[16];
 	const char *best_weft_key = "weft", *best_peer_key = "peer";
 	struct rlimit rl;
 	ssize_t sl;
@@ -723,19 +751,26 @@ int main(int argc, char **argv)
 			s->runs[s->n_runs] = run_server(s, &s->cpu[s->n_runs]);
 			fprintf(stderr,
 				"  round %d %-7s %10.0f rt/s  server %.2f us "
-				"CPU/rt  client CPU %.0f%%\n",
+				"CPU/rt, %.2f reads + %.2f writes/rt  client "
+				"CPU %.0f%%\n",
 				r + 1, s->key, s->runs[s->n_runs],
 				s->cpu[s->n_runs].server_us_per_rt,
+				s->cpu[s->n_runs].reads_per_rt,
+				s->cpu[s->n_runs].writes_per_rt,
 				s->cpu[s->n_runs].client_pct);
 			s->n_runs++;
 		}
 	for (int i = 0; i < n_sv; i++) {
-		double su[16], cp[16];
+		double su[16], cp[16], rd[16], wr[16];
 
 		for (int r = 0; r < sv[i].n_runs; r++) {
 			su[r] = sv[i].cpu[r].server_us_per_rt;
 			cp[r] = sv[i].cpu[r].client_pct;
+			rd[r] = sv[i].cpu[r].reads_per_rt;
+			wr[r] = sv[i].cpu[r].writes_per_rt;
 		}
+		med_rd[i] = median(rd, sv[i].n_runs);
+		med_wr[i] = median(wr, sv[i].n_runs);
 		med[i] = median(sv[i].runs, sv[i].n_runs);
 		med_su[i] = median(su, sv[i].n_runs);
 		med_cp[i] = median(cp, sv[i].n_runs);
@@ -747,24 +782,27 @@ int main(int argc, char **argv)
 			best_peer_key = sv[i].key;
 		}
 	}
-	printf("\n%-50s %9s %11s %12s %10s\n",
+	printf("\n%-50s %9s %11s %10s %11s %10s\n",
 	       "server (round trips/s: higher is better)", "rt/s",
-	       "best weft/x", "server CPU", "client CPU");
-	printf("%-50s %9s %11s %12s %10s\n", "", "", "", "us per rt",
-	       "% of core");
+	       "best weft/x", "server CPU", "server r+w", "client CPU");
+	printf("%-50s %9s %11s %10s %11s %10s\n", "", "", "", "us per rt",
+	       "calls/rt", "% of core");
 	for (int i = 0; i < n_sv; i++) {
 		if (only && strcmp(only, sv[i].key))
 			continue;
 		if (med[i] > 0)
-			printf("%-50s %9.0f %10.2fx %12.2f %10.0f\n",
+			printf("%-50s %9.0f %10.2fx %10.2f %5.2f+%5.2f "
+			       "%10.0f\n",
 			       sv[i].desc, med[i], ratio_of(best_weft, med[i]),
-			       med_su[i], med_cp[i]);
+			       med_su[i], med_rd[i], med_wr[i], med_cp[i]);
 		else
 			printf("%-50s %9s\n", sv[i].desc, "n/a");
 	}
-	printf("(server CPU per round trip is the server process's user + "
-	       "system time, 10 ms ticks; a client near 100%% of its core "
-	       "caps every server alike)\n");
+	printf("(server CPU per round trip: the server process's user + "
+	       "system time, 10 ms ticks; r+w: its read-type and write-type "
+	       "syscalls per round trip, from /proc/PID/io, failed ones "
+	       "(EAGAIN) included; a client near 100%% of its core caps "
+	       "every server alike)\n");
 	printf("best weft (%s) / best peer (%s): %.2fx\n\n", best_weft_key,
 	       best_peer_key, ratio_of(best_weft, best_peer));
 	print_result("echo_rtps", "", best_weft, best_peer_key, best_peer,
