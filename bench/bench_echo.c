@@ -790,18 +790,23 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n_sv; i++) {
 		if (only && strcmp(only, sv[i].key))
 			continue;
-		if (med[i] > 0)
+		if (med[i] > 0 && med_rd[i] + med_wr[i] > 0)
 			printf("%-50s %9.0f %10.2fx %10.2f %5.2f+%5.2f "
 			       "%10.0f\n",
 			       sv[i].desc, med[i], ratio_of(best_weft, med[i]),
 			       med_su[i], med_rd[i], med_wr[i], med_cp[i]);
+		else if (med[i] > 0) /* recv/send are not counted there */
+			printf("%-50s %9.0f %10.2fx %10.2f %11s %10.0f\n",
+			       sv[i].desc, med[i], ratio_of(best_weft, med[i]),
+			       med_su[i], "recv/send", med_cp[i]);
 		else
 			printf("%-50s %9s\n", sv[i].desc, "n/a");
 	}
 	printf("(server CPU per round trip: the server process's user + "
 	       "system time, 10 ms ticks; r+w: its read-type and write-type "
 	       "syscalls per round trip, from /proc/PID/io, failed ones "
-	       "(EAGAIN) included; a client near 100%% of its core caps "
+	       "(EAGAIN) included, recv/send not counted; a client near 100%% "
+	       "of its core caps "
 	       "every server alike)\n");
 	printf("best weft (%s) / best peer (%s): %.2fx\n\n", best_weft_key,
 	       best_peer_key, ratio_of(best_weft, best_peer));
