@@ -3,10 +3,11 @@
  * pool, against Python's asyncio doing the same, in one run.
  *
  *   bench_coro_io [-q] [-n pipelines] [-r rounds] [-t trips]
- *                 [--cat] [--only pipelines|await]
+ *                 [--cat] [--no-peers] [--only pipelines|await]
  *     -q     quick: 100 pipelines, 1 round, fewer trips
  *     --cat  `cat | cat` pipelines instead of openssl (both sides): the
  *            children then cost little, so the parents' own costs show
+ *     --no-peers  weft only (to perf or strace it alone)
  *
  * 1. pipelines: the seed's N concurrent `openssl enc -des3 | openssl dgst
  *    -whirlpool -binary` pipelines (item 52; the digest with OpenSSL 3's
@@ -109,7 +110,7 @@ static const char *dgst_argv[] = { "openssl",	 "dgst",      "-provider",
 static const char *cat_argv[] = { "cat", NULL };
 static const char *pw_env[] = { "password=zf7ShyBhZOraQDdE/FiZpm/m/8f9X+M1",
 				NULL };
-static bool use_openssl = true, force_cat;
+static bool use_openssl = true, force_cat, no_peers;
 
 /* Can this machine run the seed's pipeline (openssl, legacy whirlpool)? */
 static bool openssl_works(void)
@@ -250,7 +251,8 @@ static double python_pipelines(int n, struct side_cpu *cpu)
 	snprintf(cmd, sizeof(cmd),
 		 "/usr/bin/python3 '%s/coro_io_peer.py' pipelines %d %s",
 		 PEERS_DIR, n, use_openssl ? "openssl" : "cat");
-	run_peer(cmd, "python", keys, v, 3);
+	if (!no_peers)
+		run_peer(cmd, "python", keys, v, 3);
 	cpu->self = v[1];
 	cpu->kids = v[2];
 	return v[0];
@@ -409,7 +411,8 @@ static void bench_await(long n)
 		co[r] = t.ns;
 		tt[r] = t.ns_to_thread;
 		th[r] = pool_trips(pool, n);
-		run_peer(cmd, "python", keys, pv, 3);
+		if (!no_peers)
+			run_peer(cmd, "python", keys, pv, 3);
 		pa[r] = pv[0];
 		pt[r] = pv[1];
 		ps[r] = pv[2];
@@ -467,6 +470,8 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		} else if (!strcmp(a, "-t") && more) {
 			n_trips = atol(argv[++i]);
+		} else if (!strcmp(a, "--no-peers")) {
+			no_peers = true;
 		} else if (!strcmp(a, "--cat")) {
 			force_cat = true;
 		} else if (!strcmp(a, "--only") && more) {

@@ -486,6 +486,8 @@ static double run_client(int port, pid_t server, struct cpu *cpu)
 
 			if (r < 0 && errno == EAGAIN)
 				continue;
+			if (r == 0)
+				errno = 0; /* the server closed it */
 			if (r <= 0)
 				goto fail;
 			c->got += (size_t)r;
