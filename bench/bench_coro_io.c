@@ -236,6 +236,7 @@ static double weft_pipelines(int n, unsigned loops, struct side_cpu *cpu)
 	(void)n;
 	(void)loops;
 	(void)cpu;
+	(void)cpu_s;
 	(void)pipeline_coro;
 	return -1;
 #endif
