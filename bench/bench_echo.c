@@ -3,7 +3,7 @@
  * side by side in one run, all driven by the same load generator.
  *
  *   bench_echo [-q] [-c conns] [-t seconds] [-r reps] [-s bytes]
- *              [--only weft1|weft2|uv|go1|go|python]
+ *              [--only weft1|weft2|libuv|go1|go|python]
  *     -q       quick: 1 s per server after 0.3 s of warm-up, one round
  *     -c       connections (default 100)
  *     -t       measured seconds per server and round (default 3)
@@ -29,7 +29,7 @@
  *            connection (weft_accept, then weft_read + weft_write_all into
  *            a buffer on the coroutine's stack), weft_run with 1 loop
  *   weft2    the same with 2 loops
- *   uv       this program --serve uv: libuv, one buffer per connection
+ *   libuv    this program --serve uv: libuv, one buffer per connection
  *            allocated at accept (alloc_cb returns it), uv_try_write and
  *            uv_write for what it could not write (reading paused until it
  *            is written); only when built with libuv (pkg-config)
@@ -51,6 +51,13 @@
  *   RESULT echo_rtps_<peer>: the best weft vs that peer
  * in round trips per second (unit=rt/s; higher is better, so the ratio is
  * weft/peer).
+ *
+ * Beside each figure the table gives the server's CPU time per round trip
+ * (user + system, from /proc/PID/stat), its read and write syscalls per
+ * round trip (/proc/PID/io: a count above 1 read is reads that found
+ * nothing, EAGAIN, before waiting; recv/send, which asyncio uses, are not
+ * counted there) and the client's CPU use: a client near 100% of its core
+ * would cap every server alike.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -416,7 +423,6 @@ struct cpu {
 static double run_client(int port, pid_t server, struct cpu *cpu)
 {
 	double srv0 = 0, cli0 = 0, rd0 = 0, wr0 = 0, rd1, wr1;
-
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
