@@ -320,7 +320,12 @@ int weft_future_cancel(weft_future *f)
 		return -EINVAL;
 	if (transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_CANCELLED, false))
 		return 0;
-	if (f->owner && f->owner->cancel_running) {
+	/*
+	 * Only a RUNNING future's executor is sure to exist (a future may
+	 * outlive its pool or weft_run): look at the hook only then.
+	 */
+	if (weft_future_state(f) == WEFT_FUTURE_RUNNING && f->owner &&
+	    f->owner->cancel_running) {
 		bool asked = false;
 
 		weft__waitlist_lock(&f->wl);

@@ -223,9 +223,15 @@ struct weft__backoff {
 #define WEFT__BACKOFF(spins, yields) \
 	((struct weft__backoff){ 0, (spins), (yields) })
 
-/* One pause or yield; false (and nothing done) once the budget is spent. */
+/*
+ * One pause or yield; false (and nothing done) once the budget is spent.
+ * A coroutine skips the pauses: what it waits for is mostly another
+ * coroutine of its own loop, which runs only once it yields.
+ */
 static inline bool weft__backoff(struct weft__backoff *b)
 {
+	if (b->i < b->spins && weft__park_ops_current)
+		b->i = b->spins;
 	if (b->i < b->spins)
 		weft__cpu_relax();
 	else if (b->i - b->spins < b->yields)
