@@ -3,7 +3,9 @@
 #define WEFT_H
 
 #include "weft/base.h"
+#include "weft/coro.h"
 #include "weft/future.h"
+#include "weft/loop.h"
 #include "weft/pool.h"
 #include "weft/proc.h"
 #include "weft/queue.h"

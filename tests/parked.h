@@ -12,6 +12,7 @@
 
 #include "park/park.h"
 #include "weft/base.h"
+#include "weft/coro.h"
 
 /* Count sleepers from the start of every test program that includes this. */
 __attribute__((constructor)) static void count_sleepers(void)
@@ -19,7 +20,11 @@ __attribute__((constructor)) static void count_sleepers(void)
 	weft__park_count_sleepers();
 }
 
-/* Until at least n threads sleep in park; fails the test after 60 s. */
+/*
+ * Until at least n waiters sleep in park (threads in the futex, coroutines
+ * suspended); fails the test after 60 s. From a coroutine it yields to the
+ * loop's others, so they can get to their waits.
+ */
 static inline void wait_sleepers(uint32_t n)
 {
 	int64_t dl = weft_now() + 60 * WEFT_SEC;
@@ -30,7 +35,7 @@ static inline void wait_sleepers(uint32_t n)
 				weft__park_sleepers(), n);
 			abort();
 		}
-		sched_yield();
+		weft_yield();
 	}
 }
 

@@ -189,7 +189,7 @@ static void wake_and_deadline_race(void **state)
 }
 
 /*
- * The hook the coroutine issue will use: a waiter initialised while
+ * The hook coroutines use (src/coro): a waiter initialised while
  * weft__park_ops_current is set waits and is kicked through those ops, and
  * the queue and the mutex use them without knowing. Here the "other kind" of
  * waiter spins with sched_yield and counts its kicks.
@@ -212,9 +212,16 @@ static void fake_kick(_Atomic uint32_t *st, uint32_t old, void *ctx)
 	atomic_fetch_add(&fake_kicks, 1);
 }
 
+static void fake_yield(void *ctx)
+{
+	(void)ctx;
+	sched_yield();
+}
+
 static const struct weft__park_ops fake_ops = {
 	.wait = fake_wait,
 	.kick = fake_kick,
+	.yield = fake_yield,
 };
 
 static atomic_int fake_ready;

@@ -11,7 +11,9 @@
  *           weft_group_new(&g, WEFT_GROUP_CANCEL_ON_ERROR);
  *           for (i = 0; i < n; i++)
  *                   weft_group_spawn(g, NULL, handle, conns[i], NULL);
- *           return weft_group_free(g);  // waits for all; first error
+ *           rc = weft_group_wait(g, WEFT_FOREVER); // all done; 1st error
+ *           weft_group_free(g);
+ *           return rc;
  *   }
  *   rc = weft_run(main_coro, NULL, NULL, NULL);          // asyncio.run
  *
@@ -57,7 +59,7 @@
  * Only touched pages cost memory. See docs/coroutines.md for figures.
  *
  * Scheduling seed. With WEFT_SCHED_SEED=N in the environment (or
- * weft_run_opts.seed), weft_run() uses one loop and runs ready coroutines
+ * weft_loops_opts.seed), weft_run() uses one loop and runs ready coroutines
  * in an order drawn from a PRNG seeded with N: a test that fails under
  * one interleaving replays it exactly (as long as its coroutines do not
  * race with outside threads or the clock).
@@ -89,13 +91,13 @@ enum weft_stack_kind {
 };
 
 /* How to run the loops; zero is the default for every field. */
-typedef struct weft_run_opts {
+typedef struct weft_loops_opts {
 	unsigned loops;	   /* threads running loops; 0: one per online CPU */
 	uint64_t seed;	   /* nonzero: seeded order, one loop (see above) */
 	size_t stack_size; /* default stack of a coroutine; 0: 256 KiB */
 	int stack_kind;	   /* default enum weft_stack_kind */
 	unsigned to_thread_workers; /* weft_to_thread's pool; 0: 16 */
-} weft_run_opts;
+} weft_loops_opts;
 
 /* Per coroutine; zero (or NULL) takes weft_run's defaults. */
 typedef struct weft_coro_opts {
@@ -112,7 +114,7 @@ typedef struct weft_coro_opts {
  * waited for. The calling thread runs one of the loops.
  */
 WEFT_API int weft_run(weft_task_fn *main, void *arg, void **result,
-		      const weft_run_opts *opts);
+		      const weft_loops_opts *opts);
 
 /*
  * Start fn(arg, result) as a new coroutine. *fp gets its future with one

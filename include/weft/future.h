@@ -112,7 +112,10 @@ WEFT_API bool weft_future_done(weft_future *f);
 /*
  * Cancel a future that has not started: 0 if it is now cancelled (by this
  * call or an earlier one), -EBUSY if it is running or finished. A
- * cancelled task never runs; waiters wake with -ECANCELED.
+ * cancelled task never runs; waiters wake with -ECANCELED. A running
+ * coroutine's future (weft/coro.h) is different: cancel returns 0 and
+ * asks the coroutine to stop — its blocking calls return -ECANCELED — and
+ * the future settles with whatever the coroutine then returns.
  */
 WEFT_API int weft_future_cancel(weft_future *f);
 

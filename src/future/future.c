@@ -152,6 +152,7 @@ static void future_init(weft_future *f, struct weft__executor *owner,
 	f->fn = fn;
 	f->arg = arg;
 	f->owner = owner;
+	f->exec_ctx = NULL;
 	f->wl = (struct weft__waitlist)WEFT__WAITLIST_INIT;
 	f->watch_head = NULL;
 	f->cb_head = f->cb_tail = NULL;
@@ -319,7 +320,30 @@ int weft_future_cancel(weft_future *f)
 		return -EINVAL;
 	if (transition(f, WEFT_FUTURE_PENDING, WEFT_FUTURE_CANCELLED, false))
 		return 0;
+	/*
+	 * Only a RUNNING future's executor is sure to exist (a future may
+	 * outlive its pool or weft_run): look at the hook only then.
+	 */
+	if (weft_future_state(f) == WEFT_FUTURE_RUNNING && f->owner &&
+	    f->owner->cancel_running) {
+		bool asked = false;
+
+		weft__waitlist_lock(&f->wl);
+		if (weft_future_state(f) == WEFT_FUTURE_RUNNING) {
+			f->owner->cancel_running(f->owner, f);
+			asked = true;
+		}
+		weft__waitlist_unlock(&f->wl);
+		if (asked)
+			return 0;
+	}
 	return weft_future_state(f) == WEFT_FUTURE_CANCELLED ? 0 : -EBUSY;
+}
+
+void weft__future_quiesce(weft_future *f)
+{
+	weft__waitlist_lock(&f->wl);
+	weft__waitlist_unlock(&f->wl);
 }
 
 enum weft_future_state weft_future_state(weft_future *f)

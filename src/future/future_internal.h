@@ -38,6 +38,7 @@ struct weft_future {
 	weft_task_fn *fn; /* the task; also the cache's free-list link */
 	void *arg;
 	struct weft__executor *owner; /* NULL: standalone */
+	void *exec_ctx; /* the owner's own pointer (a coroutine's record) */
 	struct weft__waitlist wl; /* result() waiters; its lock guards all */
 	struct weft__watch *watch_head; /* weft_wait/as_completed records */
 	struct weft__fcb *cb_head, *cb_tail; /* user done-callbacks */
@@ -87,10 +88,18 @@ void weft__future_unwatch(weft_future *f, struct weft__watch *w);
  *                 parked worker if work is queued, even when one counts
  *                 as spinning: on a busy machine that spinner may be
  *                 preempted). May be NULL.
+ *   cancel_running  weft_future_cancel() found the future RUNNING: ask
+ *                 the task to stop (a coroutine gets -ECANCELED from its
+ *                 blocking calls). Called with the future's lock held and
+ *                 only while RUNNING, so an executor that passes
+ *                 weft__future_quiesce() after settling knows no call is
+ *                 in flight. May be NULL (a running pool task cannot be
+ *                 stopped: cancel says -EBUSY).
  */
 struct weft__executor {
 	bool (*allow_inline)(struct weft__executor *ex);
 	void (*nudge)(struct weft__executor *ex);
+	void (*cancel_running)(struct weft__executor *ex, weft_future *f);
 };
 extern _Thread_local struct weft__executor *weft__executor_current;
 
@@ -115,6 +124,11 @@ bool weft__future_claim(weft_future *f);
  * running it). With `drop`, also give back the owner's reference.
  */
 void weft__future_run_claimed(weft_future *f, int fail, bool drop);
+/*
+ * After settling a future it ran (without dropping its reference): wait
+ * until no cancel_running() call on it is in flight. Takes the lock once.
+ */
+void weft__future_quiesce(weft_future *f);
 /*
  * PENDING -> CANCELLED, giving back the owner's reference in every case
  * (also when f was claimed or cancelled by someone else first). true if

@@ -80,6 +80,13 @@ void weft__park_count_sleepers(void)
 	atomic_store(&count_sleepers, true);
 }
 
+void weft__park_note_sleeper(int delta)
+{
+	if (atomic_load_explicit(&count_sleepers, memory_order_relaxed))
+		atomic_fetch_add_explicit(&sleepers, (uint32_t)delta,
+					  memory_order_relaxed);
+}
+
 uint32_t weft__park_sleepers(void)
 {
 	return atomic_load_explicit(&sleepers, memory_order_relaxed);
@@ -131,13 +138,22 @@ static const struct weft__park_ops thread_ops = {
 
 void weft__yield(void)
 {
-	sched_yield();
+	const struct weft__park_ops *ops = weft__park_ops_current;
+
+	if (ops)
+		ops->yield(weft__park_ctx_current);
+	else
+		sched_yield();
 }
 
 /* ---- fds ---- */
 
 int weft__fd_wait(struct pollfd *fds, unsigned n, int64_t deadline)
 {
+	const struct weft__park_ops *ops = weft__park_ops_current;
+
+	if (ops)
+		return ops->fd_wait(weft__park_ctx_current, fds, n, deadline);
 	for (;;) {
 		int64_t left = weft__left(deadline);
 		struct timespec ts = weft__timespec(left);
@@ -165,6 +181,7 @@ void weft__waiter_init(struct weft__waiter *w)
 	w->list = w->home = NULL;
 	w->ops = weft__park_ops_current;
 	w->ctx = weft__park_ctx_current;
+	w->shielded = false;
 	atomic_init(&w->state, WEFT__WAITING);
 }
 
@@ -232,6 +249,15 @@ void weft__waitlist_remove(struct weft__waitlist *wl, struct weft__waiter *w)
 	if (w->list == wl)
 		unlink_locked(wl, w);
 	weft__waitlist_unlock(wl);
+	/*
+	 * A waker popped w first and won its CAS: it kicks. A thread's kick
+	 * is a harmless futex wake, but a coroutine's makes it runnable, so
+	 * a coroutine takes that kick now (a suspend that returns at once)
+	 * instead of being resumed by it later, when it has moved on.
+	 */
+	if (w->ops && atomic_load_explicit(&w->state, memory_order_acquire) ==
+			      WEFT__WOKEN)
+		w->ops->wait(w, WEFT_FOREVER);
 }
 
 bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k)
@@ -325,9 +351,17 @@ int weft__wake_all(struct weft__waitlist *wl)
 
 int weft__park(struct weft__waiter *w, int64_t deadline)
 {
-	const struct weft__park_ops *ops = w->ops ? w->ops : &thread_ops;
+	const struct weft__park_ops *ops = &thread_ops;
 	uint32_t s;
 
+	if (w->ops) {
+		/* A coroutine: its wait returns with the state final. */
+		w->ops->wait(w, deadline);
+		s = atomic_load_explicit(&w->state, memory_order_acquire);
+		if (s == WEFT__WOKEN)
+			return 0;
+		goto unlink;
+	}
 	for (;;) {
 		s = atomic_load_explicit(&w->state, memory_order_acquire);
 		if (s == WEFT__WOKEN)

@@ -32,11 +32,17 @@
  *     FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline (the
  *     SLEEPING state tells the waker that a FUTEX_WAKE syscall is needed;
  *     a waiter still spinning is woken by the CAS alone, no syscall).
- *   - a coroutine's ops (the coroutine issue): wait = register the deadline
- *     with the loop's timers and switch to the scheduler; kick = push the
- *     coroutine on its loop's inbox (MPSC) and poke the loop's eventfd.
- *     The coroutine runtime sets the per-thread weft__park_ops_current while
- *     a coroutine runs; nothing in sync/queue changes.
+ *   - a coroutine's (src/coro): wait = arm a timer for the deadline on
+ *     the loop and switch to the scheduler; kick = make the coroutine
+ *     runnable (its loop's run queue, or from another thread its inbox
+ *     and eventfd). The coroutine runtime sets the per-thread
+ *     weft__park_ops_current while a coroutine runs; nothing in
+ *     sync/queue/futures/proc changes.
+ * A coroutine is resumed by exactly one party: whoever wins the CAS out of
+ * WAITING/SLEEPING (a waker: WOKEN; its deadline timer: TIMEDOUT; a
+ * canceller: CANCELED) and only that party makes it runnable. A timer
+ * that loses the CAS does nothing, so no kick is ever owed to a coroutine
+ * that has resumed: a late kick cannot re-queue one that has moved on.
  * A coroutine waiter's memory stays valid until it is kicked (it cannot
  * resume before), a thread waiter's may vanish once the state leaves
  * SLEEPING: the thread kick needs only the address, never dereferences it.
@@ -87,15 +93,22 @@ static inline void weft__waitlist_init(struct weft__waitlist *wl)
 }
 
 /*
- * How a kind of waiter waits and is woken. wait() returns once `state` has
- * left WAITING/SLEEPING or the deadline has passed (it may return early on
- * a spurious wake-up: weft__park() loops). kick() is called after the list
- * lock is dropped with the waiter's ctx captured under the lock, and only
- * when the waker's CAS succeeded.
+ * How a kind of waiter waits and is woken. The thread's wait() returns
+ * once `state` has left WAITING/SLEEPING or the deadline has passed (it
+ * may return early on a spurious wake-up: weft__park() loops). A
+ * coroutine's wait() is its whole park: it returns only with the state
+ * final (WOKEN, TIMEDOUT or CANCELED) and with any kick owed to it
+ * consumed. kick() is called after the list lock is dropped with the
+ * waiter's ctx captured under the lock, and only when the waker's CAS
+ * succeeded.
  */
 struct weft__park_ops {
 	void (*wait)(struct weft__waiter *w, int64_t deadline);
 	void (*kick)(_Atomic uint32_t *state, uint32_t old_state, void *ctx);
+	/* weft__yield() and weft__fd_wait() for this kind of waiter. */
+	void (*yield)(void *ctx);
+	int (*fd_wait)(void *ctx, struct pollfd *fds, unsigned n,
+		       int64_t deadline);
 };
 
 struct weft__waiter {
@@ -104,6 +117,7 @@ struct weft__waiter {
 	struct weft__waitlist *home;	  /* last list pushed on; owner only */
 	const struct weft__park_ops *ops; /* NULL: a thread (futex) */
 	void *ctx;			  /* the coroutine, for its ops */
+	bool shielded; /* a coroutine's wait that cancellation leaves alone */
 	_Atomic uint32_t state; /* WEFT__WAITING ... ; the futex word */
 };
 
@@ -138,7 +152,8 @@ void weft__waitlist_push(struct weft__waitlist *wl, struct weft__waiter *w);
 /*
  * Withdraw a waiter that decided not to park after all (it re-checked its
  * condition and found it true). If a waker popped it meanwhile, that wake
- * was delivered to it: the caller is about to retry anyway.
+ * was delivered to it: the caller is about to retry anyway (a coroutine
+ * first takes the kick that wake owes it, so it is never resumed later).
  */
 void weft__waitlist_remove(struct weft__waitlist *wl, struct weft__waiter *w);
 
@@ -186,8 +201,8 @@ static inline void weft__cpu_relax(void)
 
 /*
  * Give the CPU away for a moment without parking: the one place weft does
- * (a thread yields to the kernel; a coroutine will yield to its
- * scheduler). Primitives never yield by any other way.
+ * (a thread yields to the kernel; a coroutine to its loop's other
+ * coroutines). Primitives never yield by any other way.
  */
 void weft__yield(void);
 
@@ -209,9 +224,15 @@ struct weft__backoff {
 #define WEFT__BACKOFF(spins, yields) \
 	((struct weft__backoff){ 0, (spins), (yields) })
 
-/* One pause or yield; false (and nothing done) once the budget is spent. */
+/*
+ * One pause or yield; false (and nothing done) once the budget is spent.
+ * A coroutine skips the pauses: what it waits for is mostly another
+ * coroutine of its own loop, which runs only once it yields.
+ */
 static inline bool weft__backoff(struct weft__backoff *b)
 {
+	if (b->i < b->spins && weft__park_ops_current)
+		b->i = b->spins;
 	if (b->i < b->spins)
 		weft__cpu_relax();
 	else if (b->i - b->spins < b->yields)
@@ -262,13 +283,16 @@ static inline void weft__backoff_wait(struct weft__backoff *b, uint32_t every)
  * Wait until one of `fds` is ready or the deadline passes: poll()'s
  * contract (revents filled in) with a weft deadline. Returns the number of
  * ready entries (> 0), -ETIMEDOUT, or -errno (-EINVAL, -ENOMEM); EINTR is
- * retried. The one way weft waits for an fd (a pipe, a pidfd): a thread
- * blocks in ppoll(); a coroutine will park on its loop instead.
+ * retried. The one way weft waits for an fd (a pipe, a pidfd, a socket): a
+ * thread blocks in ppoll(); a coroutine parks on its loop's epoll instead
+ * (then also -ECANCELED, -EBUSY: see weft/loop.h). A coroutine's readiness
+ * may be stale by the time it runs, as with any poll: read until EAGAIN.
  */
 int weft__fd_wait(struct pollfd *fds, unsigned n, int64_t deadline);
 
 /*
- * Test hook: waiters now asleep in the kernel (a thread in FUTEX_WAIT).
+ * Test hook: waiters now asleep (a thread in FUTEX_WAIT, a coroutine
+ * suspended in a wait).
  * Tests wait for this to reach a count before they wake, so the slow path
  * they claim to test is really taken. Counted only after
  * weft__park_count_sleepers() (a test calls it before any thread parks);
@@ -276,5 +300,7 @@ int weft__fd_wait(struct pollfd *fds, unsigned n, int64_t deadline);
  */
 void weft__park_count_sleepers(void);
 uint32_t weft__park_sleepers(void);
+/* A suspended coroutine counts as a sleeper too: its runtime says so. */
+void weft__park_note_sleeper(int delta);
 
 #endif /* WEFT_PARK_H */

@@ -681,6 +681,7 @@ int weft_pool_new(weft_pool **pp, const struct weft_pool_options *opt)
 				0) == 0;
 	p->ex.allow_inline = pool_allow_inline;
 	p->ex.nudge = pool_nudge;
+	p->ex.cancel_running = NULL; /* a running task cannot be stopped */
 	prefix = opt->thread_name_prefix ? opt->thread_name_prefix
 					 : "weft-pool";
 	snprintf(p->prefix, sizeof(p->prefix), "%.10s", prefix);

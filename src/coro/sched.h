@@ -1,0 +1,129 @@
+/*
+ * sched.h — the coroutine runtime's private structures: a coroutine, the
+ * scheduler of one loop thread, and the runtime weft_run() builds.
+ *
+ * Ownership and threads. A coroutine is spawned on the spawner's loop and
+ * sits on that loop's unstarted deque (owner takes the newest, an idle
+ * loop steals the oldest) until a loop starts it; from then on only that
+ * loop's thread touches its fiber, run-queue slot and timer. Other threads
+ * reach a started coroutine in two ways only: a waker or canceller that
+ * won the CAS on its waiter posts it to its loop's inbox; a canceller
+ * takes its lock to read `waiter` and set `cancelled`.
+ *
+ * Memory. The record lives at the top of the coroutine's own stack, so a
+ * suspended coroutine that used one page costs one page plus its future.
+ * The stack (and record) is released by the loop that ran it, after the
+ * coroutine's final switch away.
+ */
+#ifndef WEFT_CORO_SCHED_H
+#define WEFT_CORO_SCHED_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coro/fiber.h"
+#include "coro/stack.h"
+#include "future/future_internal.h"
+#include "loop/loop.h"
+#include "park/park.h"
+#include "weft/coro.h"
+#include "weft/pool.h"
+
+struct weft__sched;
+struct weft__runtime;
+
+struct weft__coro {
+	struct weft__fiber fiber;
+	struct weft__stack stack;
+	struct weft__sched *sched; /* its loop; NULL until started */
+	struct weft__runtime *rt;
+	weft_future *f;
+	struct weft__inbox_node inbox;	/* posted by a cross-thread kick */
+	struct weft__coro *next, *prev; /* deque, then the started list */
+	_Atomic uint32_t lock;		/* cancelled + waiter vs cancellers */
+	_Atomic bool cancelled;
+	struct weft__waiter *waiter; /* the wait in progress (lock) */
+	struct weft__timer timer;    /* the wait's deadline */
+	bool queued;		     /* on the run queue (loop thread) */
+	bool wake_pending; /* kicked while queued by a yield (loop thread) */
+	bool main;		     /* weft_run's main coroutine */
+};
+
+struct weft__sched {
+	struct weft__loop loop;
+	struct weft__fiber main; /* the loop thread's own context */
+	struct weft__runtime *rt;
+	struct weft__coro *cur; /* running now; NULL in the scheduler */
+	/* ready to resume: a ring of pointers, grown on demand */
+	struct weft__coro **rq;
+	uint32_t rq_head, rq_len, rq_cap;
+	/* spawned, not started: newest at head (owner), oldest at tail */
+	_Atomic uint32_t dq_lock;
+	_Atomic uint32_t dq_len;
+	struct weft__coro *dq_head, *dq_tail;
+	struct weft__coro *started; /* every coroutine this loop runs */
+	struct weft__coro *dead;    /* its stack to release after the switch */
+	uint64_t rng;		    /* seeded mode's PRNG */
+	bool stop_seen;
+	unsigned id;
+	pthread_t thread;
+};
+
+struct weft__runtime {
+	struct weft__executor ex;
+	struct weft__sched *loops;
+	unsigned nloops;
+	_Atomic uint64_t live;	   /* spawned and not finished */
+	_Atomic uint32_t stopping; /* main has returned */
+	_Atomic uint32_t idle;	   /* loops asleep with nothing to run */
+	uint64_t seed;		   /* nonzero: seeded order, one loop */
+	size_t stack_size;
+	int stack_kind;
+	unsigned to_thread_workers;
+	_Atomic(weft_pool *) pool; /* weft_to_thread's, made on first use */
+	pthread_mutex_t pool_lock;
+};
+
+/* This thread's scheduler, NULL outside weft_run's loop threads. */
+extern _Thread_local struct weft__sched *weft__sched_current;
+
+/* The running coroutine, NULL in a plain thread or the scheduler. */
+static inline struct weft__coro *weft__coro_self(void)
+{
+	struct weft__sched *s = weft__sched_current;
+
+	return s ? s->cur : NULL;
+}
+
+/*
+ * The kick: make c runnable on its loop, from any thread, once per wait
+ * (by whoever won the CAS on its waiter). A coroutine can be kicked while
+ * it sits on the run queue because it yielded (it withdrew a waiter a
+ * waker had just popped, and yielded while taking the list's lock): then
+ * the kick is kept as wake_pending, and the coroutine's next wait takes it
+ * without suspending.
+ */
+void weft__coro_ready(struct weft__coro *c);
+/* Suspend the running coroutine c in a wait until its kick. */
+void weft__coro_suspend(struct weft__coro *c);
+/* Let the loop's other ready coroutines run, then go on (weft__yield). */
+void weft__coro_yield(struct weft__coro *c);
+/* Spawn on scheduler s (from its loop thread). */
+int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
+		     void *arg, const weft_coro_opts *opts, bool main);
+/* Ask a started coroutine to stop (any thread; see weft_future_cancel). */
+void weft__coro_cancel(struct weft__coro *c);
+/* The scheduler: run loop s until the runtime has stopped. */
+void weft__sched_run(struct weft__sched *s);
+/* Start the coroutine c on s (loop thread): claim, make its fiber, run. */
+void weft__sched_start(struct weft__sched *s, struct weft__coro *c);
+
+/* The coroutine waiter's park hooks. */
+extern const struct weft__park_ops weft__coro_park_ops;
+
+/* Test hook: kicks that found their coroutine already queued (must be 0). */
+uint64_t weft__coro_double_kicks(void);
+
+#endif /* WEFT_CORO_SCHED_H */
