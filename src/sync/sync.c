@@ -121,9 +121,8 @@ static bool mutex_try(weft_mutex *m)
  * `shield`, a cancelled coroutine still waits for the lock (a condition
  * wait re-locking its mutex: the caller's unlock must stay valid).
  */
-__attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
-						     int64_t deadline,
-						     bool shield)
+__attribute__((noinline)) static int
+mutex_lock_slow(weft_mutex *m, int64_t deadline, bool shield)
 {
 	struct weft__backoff b = WEFT__BACKOFF(MUTEX_SPINS, 0);
 	struct weft__waiter w;
