@@ -339,13 +339,6 @@ struct contender {
 	double med; /* 0: not measured */
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static struct contender *add(struct contender *c, int *n, bool want,
 			     const char *label, const char *peer,
 			     const char *name, const char *key)

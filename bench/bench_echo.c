@@ -611,27 +611,6 @@ static double run_server(const struct server *s, struct cpu *cpu)
 	return rate;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The median of v[0..n), or 0 if any is not a measurement. */
-static double median(const double *v, int n)
-{
-	double w[16];
-
-	if (n == 0 || n > 16)
-		return 0;
-	for (int i = 0; i < n; i++)
-		if ((w[i] = v[i]) <= 0)
-			return 0;
-	qsort(w, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_echo [-q] [-c conns] [-t seconds] "

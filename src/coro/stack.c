@@ -39,13 +39,7 @@
 
 #include <sys/mman.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WEFT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WEFT_ASAN 1
-#endif
-#endif
+#include "base/sanitizer.h"
 #ifdef WEFT_ASAN
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
