@@ -236,6 +236,17 @@ const struct weft__park_ops weft__coro_park_ops = {
 
 /* ---- spawning ---- */
 
+/*
+ * The task of every coroutine's future: its record is the future's arg
+ * (so cancel_running finds it without a field of its own in every future).
+ */
+static int coro_task(void *arg, void **result)
+{
+	struct weft__coro *c = arg;
+
+	return c->fn(c->arg, result);
+}
+
 void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c);
 
 int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
@@ -264,20 +275,21 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 						       : WEFT__STACK_GUARDED);
 	if (rc)
 		return rc;
-	f = weft__future_make(&rt->ex, fn, arg);
+	/* The record at the top of the stack: its first page holds both. */
+	c = (struct weft__coro *)((char *)st.lo + st.size - rec);
+	f = weft__future_make(&rt->ex, coro_task, c);
 	if (!f) {
 		weft__stack_put(&st);
 		return -ENOMEM;
 	}
-	/* The record at the top of the stack: its first page holds both. */
-	c = (struct weft__coro *)((char *)st.lo + st.size - rec);
 	memset(c, 0, sizeof(*c));
 	c->stack = st;
 	c->rt = rt;
 	c->f = f;
+	c->fn = fn;
+	c->arg = arg;
 	c->main = main;
 	weft__timer_init(&c->timer, timer_fired);
-	f->exec_ctx = c;
 	atomic_fetch_add(&rt->live, 1);
 	weft__sched_push_new(s, c);
 	if (fp)

@@ -411,7 +411,8 @@ static void *loop_thread(void *arg)
 static void cancel_running(struct weft__executor *ex, weft_future *f)
 {
 	(void)ex;
-	weft__coro_cancel(f->exec_ctx);
+	weft__coro_cancel(
+		f->arg); /* a coroutine's future's arg is its record */
 }
 
 static unsigned default_loops(void)

@@ -39,7 +39,9 @@ struct weft__coro {
 	struct weft__stack stack;
 	struct weft__sched *sched; /* its loop; NULL until started */
 	struct weft__runtime *rt;
-	weft_future *f;
+	weft_future *f; /* its task is coro_task(c): fn(arg, result) */
+	weft_task_fn *fn;
+	void *arg;
 	struct weft__inbox_node inbox;	/* posted by a cross-thread kick */
 	struct weft__coro *next, *prev; /* deque, then the started list */
 	_Atomic uint32_t lock;		/* cancelled + waiter vs cancellers */

@@ -152,7 +152,6 @@ static void future_init(weft_future *f, struct weft__executor *owner,
 	f->fn = fn;
 	f->arg = arg;
 	f->owner = owner;
-	f->exec_ctx = NULL;
 	f->wl = (struct weft__waitlist)WEFT__WAITLIST_INIT;
 	f->watch_head = NULL;
 	f->cb_head = f->cb_tail = NULL;

@@ -38,7 +38,6 @@ struct weft_future {
 	weft_task_fn *fn; /* the task; also the cache's free-list link */
 	void *arg;
 	struct weft__executor *owner; /* NULL: standalone */
-	void *exec_ctx; /* the owner's own pointer (a coroutine's record) */
 	struct weft__waitlist wl; /* result() waiters; its lock guards all */
 	struct weft__watch *watch_head; /* weft_wait/as_completed records */
 	struct weft__fcb *cb_head, *cb_tail; /* user done-callbacks */
