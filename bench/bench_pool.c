@@ -59,19 +59,6 @@ static int reps = 5;
 static bool verbose; /* -v: every run's figure on stderr */
 static atomic_long counter;
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 static void check_count(const char *who, long want)
 {
 	if (atomic_load(&counter) != want) {

@@ -37,19 +37,6 @@
 static long n_items = 4000000;
 static int reps = 5;
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 /* ---- the textbook ring: pthread mutex + not_empty / not_full ---- */
 
 struct ring {

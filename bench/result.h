@@ -10,11 +10,34 @@
 #define WEFT_BENCH_RESULT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* num / den, or 0 when either is not a measurement. */
 static inline double ratio_of(double num, double den)
 {
 	return num > 0 && den > 0 ? num / den : 0;
+}
+
+/* qsort's comparator for doubles, ascending. */
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of v[0..n), or 0 if any is not a measurement (n <= 64). */
+static inline double median(const double *v, int n)
+{
+	double w[64];
+
+	if (n <= 0 || n > 64)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if ((w[i] = v[i]) <= 0)
+			return 0;
+	qsort(w, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
 }
 
 static inline void format_result(char *buf, size_t size, const char *name,

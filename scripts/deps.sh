@@ -20,6 +20,15 @@ else
 fi
 echo "installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# pkg:arch (multiarch) needs that architecture known to dpkg first.
+for pkg in $missing; do
+	case $pkg in
+	*:*)
+		arch=${pkg#*:}
+		dpkg --print-foreign-architectures | grep -qx "$arch" ||
+			$sudo dpkg --add-architecture "$arch" ;;
+	esac
+done
 $sudo apt-get update -qq
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq $missing >/dev/null

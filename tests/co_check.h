@@ -12,19 +12,19 @@
 
 static _Atomic int co_failures;
 
-#define CO_CHECK(cond)                                                     \
-	do {                                                               \
-		if (!(cond) && atomic_fetch_add(&co_failures, 1) < 5)      \
-			fprintf(stderr, "%s:%d: CO_CHECK(%s) failed\n",    \
-				__FILE__, __LINE__, #cond);                \
+#define CO_CHECK(cond)                                                  \
+	do {                                                            \
+		if (!(cond) && atomic_fetch_add(&co_failures, 1) < 5)   \
+			fprintf(stderr, "%s:%d: CO_CHECK(%s) failed\n", \
+				__FILE__, __LINE__, #cond);             \
 	} while (0)
 
-#define CO_EQ(a, b)                                                        \
-	do {                                                               \
-		long long a_ = (long long)(a), b_ = (long long)(b);        \
-		if (a_ != b_ && atomic_fetch_add(&co_failures, 1) < 5)     \
-			fprintf(stderr, "%s:%d: %s == %lld, not %lld\n",   \
-				__FILE__, __LINE__, #a, a_, b_);           \
+#define CO_EQ(a, b)                                                      \
+	do {                                                             \
+		long long a_ = (long long)(a), b_ = (long long)(b);      \
+		if (a_ != b_ && atomic_fetch_add(&co_failures, 1) < 5)   \
+			fprintf(stderr, "%s:%d: %s == %lld, not %lld\n", \
+				__FILE__, __LINE__, #a, a_, b_);         \
 	} while (0)
 
 /* True if no CO_CHECK failed since the last call; resets the count. */

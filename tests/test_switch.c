@@ -15,15 +15,19 @@
  *                             guard page
  *   deep_recursion_*          legal deep recursion works (and leaves a
  *                             PACKED stack's neighbours alone)
+ *   threads_and_thread_exit   fibers and pools on two threads at once; a
+ *                             thread's cached stacks go back at its exit
  */
 #include <errno.h>
 #include <fenv.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "check.h"
@@ -40,6 +44,10 @@
 #endif
 #ifndef UNDER_ASAN
 #define UNDER_ASAN 0
+#endif
+/* Set by the build when ctest runs the tests under qemu-user. */
+#ifndef UNDER_EMULATOR
+#define UNDER_EMULATOR 0
 #endif
 
 static struct weft__fiber main_fiber;
@@ -577,7 +585,8 @@ static void stack_pool_100k_packed(void **state)
  * two mappings each): the refusal is -ENOMEM, not a crash, and everything
  * goes back. In a child, so the exhaustion harms no one. Skipped in the
  * sanitizer builds, whose runtimes need mappings of their own to survive
- * the moment of exhaustion (FORCE_ENOMEM=1 runs it there too).
+ * the moment of exhaustion, and under qemu-user, whose emulated mmap slows
+ * to a crawl with tens of thousands of mappings (FORCE_ENOMEM=1 runs it there too).
  */
 static void stack_pool_enomem(void **state)
 {
@@ -586,7 +595,8 @@ static void stack_pool_enomem(void **state)
 	int st;
 
 	(void)state;
-	if ((UNDER_ASAN || UNDER_TSAN) && !getenv("FORCE_ENOMEM"))
+	if ((UNDER_ASAN || UNDER_TSAN || UNDER_EMULATOR) && !getenv("FORCE_"
+								    "ENOMEM"))
 		skip();
 	pid = fork();
 	assert_true(pid >= 0);
@@ -658,6 +668,8 @@ static pid_t overflow_child(bool handler)
 
 	if (pid != 0)
 		return pid;
+	/* No core dump: qemu-user would write out every mapping, slowly. */
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	if (handler) {
 		static char alt[64 * 1024];
 		stack_t ss = { .ss_sp = alt, .ss_size = sizeof(alt) };
@@ -795,6 +807,127 @@ static void deep_recursion_packed(void **state)
 		weft__stack_put(&s[i]);
 }
 
+/* ---- stacks and fibers on several threads; a thread's exit ---- */
+
+enum { TX_KEEP = 10 };
+
+struct thread_run {
+	pthread_t tid;
+	void *guarded[TX_KEEP], *packed[TX_KEEP];
+	size_t guarded_size;
+	int errors;
+};
+
+struct tx_fiber {
+	struct weft__fiber self, *back;
+	long n;
+};
+
+static void tx_entry(void *arg)
+{
+	struct tx_fiber *f = arg;
+
+	weft__fiber_entered(&f->self);
+	for (;;) {
+		f->n++;
+		weft__fiber_switch(&f->self, f->back);
+	}
+}
+
+/*
+ * Each thread runs its own fibers on its own stacks (per-thread caches,
+ * PACKED regions shared), then leaves TX_KEEP stacks of each kind in its
+ * cache and exits: the key destructor must hand them back.
+ */
+static void *thread_body(void *arg)
+{
+	struct thread_run *t = arg;
+	struct weft__fiber me;
+	struct weft__stack s[TX_KEEP * 2];
+
+	weft__fiber_init_thread(&me);
+	for (int round = 0; round < 50; round++) {
+		struct tx_fiber f[8];
+		struct weft__stack st[8];
+
+		for (int i = 0; i < 8; i++) {
+			if (weft__stack_get(&st[i], 8192 + 16 * (round % 3),
+					    i % 2) != 0) {
+				t->errors++;
+				return NULL;
+			}
+			f[i] = (struct tx_fiber){ .back = &me };
+			weft__fiber_make(&f[i].self, st[i].lo, st[i].size,
+					 tx_entry, &f[i]);
+		}
+		for (int k = 0; k < 100; k++)
+			for (int i = 0; i < 8; i++)
+				weft__fiber_switch(&me, &f[i].self);
+		for (int i = 0; i < 8; i++) {
+			t->errors += f[i].n != 100;
+			weft__fiber_destroy(&f[i].self);
+			weft__stack_put(&st[i]);
+		}
+	}
+	for (int i = 0; i < TX_KEEP * 2; i++)
+		if (weft__stack_get(&s[i], 12345, i % 2) != 0)
+			t->errors++;
+	for (int i = 0; i < TX_KEEP; i++) {
+		t->guarded[i] = s[2 * i].lo;
+		t->packed[i] = s[2 * i + 1].lo;
+	}
+	t->guarded_size = s[0].size;
+	for (int i = 0; i < TX_KEEP * 2; i++)
+		weft__stack_put(&s[i]);
+	return NULL;
+}
+
+static void threads_and_thread_exit(void **state)
+{
+	struct thread_run t[2];
+	long pg = sysconf(_SC_PAGESIZE);
+
+	(void)state;
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(
+			pthread_create(&t[i].tid, NULL, thread_body, &t[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i].tid, NULL), 0);
+		assert_int_equal(t[i].errors, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		for (int k = 0; k < TX_KEEP; k++) {
+			/*
+			 * GUARDED: unmapped. msync over a range with a hole
+			 * fails with ENOMEM; the whole range mapped again by
+			 * someone else in between is not a worry.
+			 */
+			char *lo = t[i].guarded[k];
+
+			if (msync(lo - pg, (size_t)pg + t[i].guarded_size,
+				  MS_ASYNC) == 0)
+				fail_msg("thread %d's cached stack %p still "
+					 "mapped",
+					 i, (void *)lo);
+		}
+	}
+	/* PACKED: on the free list, so this thread gets those very stacks. */
+	struct weft__stack s[4 * TX_KEEP];
+	int found = 0;
+
+	for (int k = 0; k < 4 * TX_KEEP; k++) {
+		assert_int_equal(
+			weft__stack_get(&s[k], 12345, WEFT__STACK_PACKED), 0);
+		for (int i = 0; i < 2; i++)
+			for (int j = 0; j < TX_KEEP; j++)
+				found += s[k].lo == t[i].packed[j];
+	}
+	for (int k = 0; k < 4 * TX_KEEP; k++)
+		weft__stack_put(&s[k]);
+	assert_int_equal(found, 2 * TX_KEEP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,7 +941,11 @@ int main(void)
 		cmocka_unit_test(guard_page_catches_overflow),
 		cmocka_unit_test(deep_recursion_guarded),
 		cmocka_unit_test(deep_recursion_packed),
+		cmocka_unit_test(threads_and_thread_exit),
 	};
 
+	/* TEST_FILTER=name runs one test (cmocka's pattern). */
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,9 +173,8 @@ WEFT_API int weft_group_new(weft_group **gp, unsigned flags);
  * Spawn fn(arg, result) into the group (as weft_spawn; fp may be NULL).
  * -ECANCELED if the group has been cancelled (nothing spawned).
  */
-WEFT_API int weft_group_spawn(weft_group *g, weft_future **fp,
-			      weft_task_fn *fn, void *arg,
-			      const weft_coro_opts *opts);
+WEFT_API int weft_group_spawn(weft_group *g, weft_future **fp, weft_task_fn *fn,
+			      void *arg, const weft_coro_opts *opts);
 
 /*
  * Wait until every child has finished: 0, or the first error a child

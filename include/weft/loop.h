@@ -56,8 +56,8 @@ WEFT_API ssize_t weft_send(int fd, const void *buf, size_t n, int flags,
  * Write all n bytes unless an error or the deadline stops it: n, or
  * -errno (then *done, if not NULL, says how many were written).
  */
-WEFT_API ssize_t weft_write_all(int fd, const void *buf, size_t n,
-				size_t *done, int64_t deadline);
+WEFT_API ssize_t weft_write_all(int fd, const void *buf, size_t n, size_t *done,
+				int64_t deadline);
 
 /* socket(2), always SOCK_NONBLOCK | SOCK_CLOEXEC: an fd or -errno. */
 WEFT_API int weft_socket(int domain, int type, int protocol);

@@ -32,9 +32,9 @@ static bool settle_waiter(struct weft__waiter *w, uint32_t to)
 	uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
 
 	while (waiting(s))
-		if (atomic_compare_exchange_weak_explicit(
-			    &w->state, &s, to, memory_order_acq_rel,
-			    memory_order_acquire))
+		if (atomic_compare_exchange_weak_explicit(&w->state, &s, to,
+							  memory_order_acq_rel,
+							  memory_order_acquire))
 			return true;
 	return false;
 }
@@ -119,10 +119,7 @@ static void coro_kick(_Atomic uint32_t *state, uint32_t old, void *ctx)
 
 static void coro_yield(void *ctx)
 {
-	struct weft__coro *c = ctx;
-
-	weft__coro_ready(c);
-	weft__coro_suspend(c);
+	weft__coro_yield(ctx);
 }
 
 void weft__coro_cancel(struct weft__coro *c)
@@ -206,10 +203,9 @@ static int coro_fd_wait(void *ctx, struct pollfd *fds, unsigned n,
 			fw[i].armed = true;
 		} else if (r == -EBADF || r == -EPERM) {
 			/* poll's answers: not an fd; a file is always ready. */
-			fds[i].revents = r == -EBADF
-						 ? POLLNVAL
-						 : (fds[i].events &
-						    (POLLIN | POLLOUT));
+			fds[i].revents = r == -EBADF ? POLLNVAL
+						     : (fds[i].events &
+							(POLLIN | POLLOUT));
 			ready++;
 		} else {
 			rc = r; /* -EBUSY, -ENOMEM */
@@ -249,8 +245,7 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 	size_t rec = (sizeof(struct weft__coro) + 63) & ~(size_t)63;
 	size_t size = opts && opts->stack_size ? opts->stack_size
 					       : rt->stack_size;
-	int kind = opts && opts->stack_kind ? opts->stack_kind
-					    : rt->stack_kind;
+	int kind = opts && opts->stack_kind ? opts->stack_kind : rt->stack_kind;
 	struct weft__stack st;
 	struct weft__coro *c;
 	weft_future *f;
@@ -381,8 +376,7 @@ static weft_pool *to_thread_pool(struct weft__runtime *rt, int *rc)
 	return p;
 }
 
-int weft_to_thread(weft_task_fn *fn, void *arg, void **result,
-		   int64_t deadline)
+int weft_to_thread(weft_task_fn *fn, void *arg, void **result, int64_t deadline)
 {
 	struct weft__coro *c = weft__coro_self();
 	weft_future *f;

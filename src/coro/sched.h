@@ -47,7 +47,8 @@ struct weft__coro {
 	struct weft__waiter *waiter; /* the wait in progress (lock) */
 	struct weft__timer timer;    /* the wait's deadline */
 	bool queued;		     /* on the run queue (loop thread) */
-	bool main;		     /* weft_run's main coroutine */
+	bool wake_pending; /* kicked while queued by a yield (loop thread) */
+	bool main;	   /* weft_run's main coroutine */
 };
 
 struct weft__sched {
@@ -96,10 +97,19 @@ static inline struct weft__coro *weft__coro_self(void)
 	return s ? s->cur : NULL;
 }
 
-/* Make c runnable on its loop, from any thread (exactly once per wait). */
+/*
+ * The kick: make c runnable on its loop, from any thread, once per wait
+ * (by whoever won the CAS on its waiter). A coroutine can be kicked while
+ * it sits on the run queue because it yielded (it withdrew a waiter a
+ * waker had just popped, and yielded while taking the list's lock): then
+ * the kick is kept as wake_pending, and the coroutine's next wait takes it
+ * without suspending.
+ */
 void weft__coro_ready(struct weft__coro *c);
-/* Suspend the running coroutine c until something makes it runnable. */
+/* Suspend the running coroutine c in a wait until its kick. */
 void weft__coro_suspend(struct weft__coro *c);
+/* Let the loop's other ready coroutines run, then go on (weft__yield). */
+void weft__coro_yield(struct weft__coro *c);
 /* Spawn on scheduler s (from its loop thread). */
 int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 		     void *arg, const weft_coro_opts *opts, bool main);

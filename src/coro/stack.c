@@ -14,7 +14,8 @@
  * its size, which any thread's get() draws from before carving.
  *
  * The per-thread cache: up to WEFT__STACK_BUCKETS (kind, size) buckets,
- * each a LIFO list of at most a cap of stacks. The list node lives in the
+ * each a LIFO list of at most a cap of stacks; a new (kind, size) takes
+ * over the least recently used bucket, releasing its stacks. The list node lives in the
  * top bytes of the cached stack itself (its hottest page, already
  * resident), so caching allocates nothing and touches no new page; get()
  * and put() of a cached size are a few loads and stores, no syscall. A
@@ -38,13 +39,7 @@
 
 #include <sys/mman.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WEFT_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WEFT_ASAN 1
-#endif
-#endif
+#include "base/sanitizer.h"
 #ifdef WEFT_ASAN
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
@@ -66,10 +61,12 @@ struct bucket {
 	int kind;
 	unsigned n;
 	struct node *head;
+	uint64_t used; /* the cache's clock when last got or put */
 };
 
 struct cache {
 	struct bucket b[WEFT__STACK_BUCKETS];
+	uint64_t clock;
 	bool registered; /* the thread-exit destructor will run */
 };
 
@@ -232,23 +229,35 @@ static void packed_release(void *lo, size_t size)
 
 /* ---- the per-thread cache ---- */
 
+static void bucket_drain(struct bucket *b);
+
+/*
+ * The bucket of (size, kind). With `create`, a missing one takes an empty
+ * bucket, or else the least recently used one, whose stacks are released:
+ * a thread that cycles through more sizes than there are buckets still
+ * reuses the sizes it is using now.
+ */
 static struct bucket *bucket_find(size_t size, int kind, bool create)
 {
-	struct bucket *free_b = NULL;
+	struct bucket *victim = NULL;
 
 	for (int i = 0; i < WEFT__STACK_BUCKETS; i++) {
 		struct bucket *b = &cache.b[i];
 
-		if (b->size == size && b->kind == kind)
+		if (b->size == size && b->kind == kind) {
+			b->used = ++cache.clock;
 			return b;
-		if (!b->size && !free_b)
-			free_b = b;
+		}
+		if (!victim || (victim->n && (!b->n || b->used < victim->used)))
+			victim = b;
 	}
-	if (!create || !free_b)
+	if (!create)
 		return NULL;
-	free_b->size = size;
-	free_b->kind = kind;
-	return free_b;
+	bucket_drain(victim);
+	victim->size = size;
+	victim->kind = kind;
+	victim->used = ++cache.clock;
+	return victim;
 }
 
 static struct node *node_of(void *lo, size_t size)
@@ -264,22 +273,24 @@ static void release(void *lo, size_t size, int kind)
 		packed_release(lo, size);
 }
 
+static void bucket_drain(struct bucket *b)
+{
+	while (b->head) {
+		struct node *nd = b->head;
+
+		b->head = nd->next;
+		release(nd->lo, b->size, b->kind);
+	}
+	b->n = 0;
+	b->size = 0;
+}
+
 static void cache_drain(void *arg)
 {
 	struct cache *c = arg;
 
-	for (int i = 0; i < WEFT__STACK_BUCKETS; i++) {
-		struct bucket *b = &c->b[i];
-
-		while (b->head) {
-			struct node *nd = b->head;
-
-			b->head = nd->next;
-			release(nd->lo, b->size, b->kind);
-		}
-		b->n = 0;
-		b->size = 0;
-	}
+	for (int i = 0; i < WEFT__STACK_BUCKETS; i++)
+		bucket_drain(&c->b[i]);
 }
 
 int weft__stack_get(struct weft__stack *s, size_t size, int kind)

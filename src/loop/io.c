@@ -35,39 +35,35 @@ static int again(int fd, short events, int64_t deadline)
 	return r < 0 ? r : 0;
 }
 
-#define RETRY(call, fd, events, deadline)                          \
-	for (;;) {                                                 \
-		ssize_t n_ = (call);                               \
-		int w_;                                            \
-		if (n_ >= 0)                                       \
-			return n_;                                 \
-		if (errno == EINTR)                                \
-			continue;                                  \
-		if (errno != EAGAIN && errno != EWOULDBLOCK)       \
-			return -errno;                             \
-		w_ = again((fd), (events), (deadline));            \
-		if (w_)                                            \
-			return w_;                                 \
+#define RETRY(call, fd, events, deadline)                    \
+	for (;;) {                                           \
+		ssize_t n_ = (call);                         \
+		int w_;                                      \
+		if (n_ >= 0)                                 \
+			return n_;                           \
+		if (errno == EINTR)                          \
+			continue;                            \
+		if (errno != EAGAIN && errno != EWOULDBLOCK) \
+			return -errno;                       \
+		w_ = again((fd), (events), (deadline));      \
+		if (w_)                                      \
+			return w_;                           \
 	}
 
-ssize_t weft_read(int fd, void *buf, size_t n, int64_t deadline)
-{
+ssize_t weft_read(int fd, void *buf, size_t n, int64_t deadline){
 	RETRY(read(fd, buf, n), fd, POLLIN, deadline)
 }
 
-ssize_t weft_write(int fd, const void *buf, size_t n, int64_t deadline)
-{
+ssize_t weft_write(int fd, const void *buf, size_t n, int64_t deadline){
 	RETRY(write(fd, buf, n), fd, POLLOUT, deadline)
 }
 
-ssize_t weft_recv(int fd, void *buf, size_t n, int flags, int64_t deadline)
-{
+ssize_t weft_recv(int fd, void *buf, size_t n, int flags, int64_t deadline){
 	RETRY(recv(fd, buf, n, flags | MSG_DONTWAIT), fd, POLLIN, deadline)
 }
 
 ssize_t weft_send(int fd, const void *buf, size_t n, int flags,
-		  int64_t deadline)
-{
+		  int64_t deadline){
 	RETRY(send(fd, buf, n, flags | MSG_DONTWAIT | MSG_NOSIGNAL), fd,
 	      POLLOUT, deadline)
 }
@@ -100,8 +96,7 @@ int weft_socket(int domain, int type, int protocol)
 	return fd < 0 ? -errno : fd;
 }
 
-int weft_accept(int fd, struct sockaddr *addr, socklen_t *len,
-		int64_t deadline)
+int weft_accept(int fd, struct sockaddr *addr, socklen_t *len, int64_t deadline)
 {
 	RETRY(accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC), fd, POLLIN,
 	      deadline)

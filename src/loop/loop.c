@@ -224,8 +224,7 @@ int weft__loop_fd_arm(struct weft__loop *l, int fd, uint32_t events,
 	return 0;
 }
 
-void weft__loop_fd_disarm(struct weft__loop *l, int fd,
-			  struct weft__fdrec *rec)
+void weft__loop_fd_disarm(struct weft__loop *l, int fd, struct weft__fdrec *rec)
 {
 	struct weft__fdslot *s;
 	bool had = false;
@@ -297,8 +296,8 @@ void weft__loop_notify(struct weft__loop *l)
 
 void weft__loop_post(struct weft__loop *l, struct weft__inbox_node *n)
 {
-	struct weft__inbox_node *head = atomic_load_explicit(
-		&l->inbox, memory_order_relaxed);
+	struct weft__inbox_node *head =
+		atomic_load_explicit(&l->inbox, memory_order_relaxed);
 
 	do
 		n->next = head;
@@ -356,8 +355,11 @@ int weft__loop_poll(struct weft__loop *l, bool block,
 	int64_t timeout = 0; /* ns; -1 forever */
 	int n;
 
-	l->now = weft_now();
-	fire_timers(l);
+	/* The clock is read only when a timer or a sleep needs it. */
+	if (l->nheap || block) {
+		l->now = weft_now();
+		fire_timers(l);
+	}
 	if (block) {
 		int64_t next = weft__loop_next_timer(l);
 
@@ -381,7 +383,8 @@ int weft__loop_poll(struct weft__loop *l, bool block,
 	atomic_store_explicit(&l->sleeping, 0, memory_order_relaxed);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	l->now = weft_now();
+	if (n || l->nheap)
+		l->now = weft_now();
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 == EVFD_TAG) {
 			uint64_t v;

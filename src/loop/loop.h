@@ -65,8 +65,8 @@ struct weft__loop {
 	uint64_t timer_seq;
 	/* fds */
 	struct weft__fdslot *fds;
-	uint32_t nfds;	     /* table size */
-	uint32_t fd_waits;   /* armed records: epoll worth asking when busy */
+	uint32_t nfds;	   /* table size */
+	uint32_t fd_waits; /* armed records: epoll worth asking when busy */
 };
 
 int weft__loop_init(struct weft__loop *l);

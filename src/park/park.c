@@ -249,6 +249,15 @@ void weft__waitlist_remove(struct weft__waitlist *wl, struct weft__waiter *w)
 	if (w->list == wl)
 		unlink_locked(wl, w);
 	weft__waitlist_unlock(wl);
+	/*
+	 * A waker popped w first and won its CAS: it kicks. A thread's kick
+	 * is a harmless futex wake, but a coroutine's makes it runnable, so
+	 * a coroutine takes that kick now (a suspend that returns at once)
+	 * instead of being resumed by it later, when it has moved on.
+	 */
+	if (w->ops && atomic_load_explicit(&w->state, memory_order_acquire) ==
+			      WEFT__WOKEN)
+		w->ops->wait(w, WEFT_FOREVER);
 }
 
 bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k)

@@ -152,7 +152,8 @@ void weft__waitlist_push(struct weft__waitlist *wl, struct weft__waiter *w);
 /*
  * Withdraw a waiter that decided not to park after all (it re-checked its
  * condition and found it true). If a waker popped it meanwhile, that wake
- * was delivered to it: the caller is about to retry anyway.
+ * was delivered to it: the caller is about to retry anyway (a coroutine
+ * first takes the kick that wake owes it, so it is never resumed later).
  */
 void weft__waitlist_remove(struct weft__waitlist *wl, struct weft__waiter *w);
 

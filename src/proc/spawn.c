@@ -57,6 +57,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/sanitizer.h"
 #include "proc/proc_internal.h"
 
 extern char **environ;
@@ -482,13 +483,6 @@ fail:
  * multi-threaded fork"). The child here runs no instrumented code, so the
  * TSan build calls the C library's clone directly.
  */
-#if defined(__SANITIZE_THREAD__)
-#define WEFT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WEFT_TSAN 1
-#endif
-#endif
 
 typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
 

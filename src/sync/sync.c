@@ -116,9 +116,13 @@ static bool mutex_try(weft_mutex *m)
 	return false;
 }
 
-/* Out of line: the fast paths stay a CAS with no register spills. */
-__attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
-						     int64_t deadline)
+/*
+ * Out of line: the fast paths stay a CAS with no register spills. With
+ * `shield`, a cancelled coroutine still waits for the lock (a condition
+ * wait re-locking its mutex: the caller's unlock must stay valid).
+ */
+__attribute__((noinline)) static int
+mutex_lock_slow(weft_mutex *m, int64_t deadline, bool shield)
 {
 	struct weft__backoff b = WEFT__BACKOFF(MUTEX_SPINS, 0);
 	struct weft__waiter w;
@@ -149,6 +153,7 @@ __attribute__((noinline)) static int mutex_lock_slow(weft_mutex *m,
 		if (weft__expired(deadline))
 			return -ETIMEDOUT;
 		weft__waiter_init(&w);
+		w.shielded = shield;
 		weft__waitlist_lock(&M(m)->wl);
 		if (atomic_load_explicit(&M(m)->state, memory_order_relaxed) !=
 		    (M_LOCKED | M_PARKED)) {
@@ -173,7 +178,7 @@ int weft_mutex_lock_until(weft_mutex *m, int64_t deadline)
 						    memory_order_acquire,
 						    memory_order_relaxed))
 		return 0;
-	return mutex_lock_slow(m, deadline);
+	return mutex_lock_slow(m, deadline, false);
 }
 
 int weft_mutex_lock(weft_mutex *m)
@@ -263,7 +268,9 @@ int weft_cond_wait(weft_cond *c, weft_mutex *m, int64_t deadline)
 		return rc;
 	}
 	rc = weft__park(&w, deadline);
-	weft_mutex_lock(m);
+	/* Re-locked in every case, also when cancelled (Python's too). */
+	if (!mutex_try(m))
+		mutex_lock_slow(m, WEFT_FOREVER, true);
 	return rc;
 }
 
