@@ -731,11 +731,12 @@ static int pp_main(void *arg, void **res)
 }
 
 /*
- * BUG: fails (double kicks, a FOREVER wait returning -ETIMEDOUT, or a hang
- * at the ctest timeout) against src/ as of a872ea8: weft__waitlist_remove
- * does not consume the kick a waker already owes a coroutine waiter, and
- * weft__waitlist_lock's coroutine yield can absorb that kick (rq_push
- * drops it as a double kick). See the mixed branch's report.
+ * Regression test: before the fix it failed (double kicks, a FOREVER wait
+ * returning -ETIMEDOUT, or a hang at the ctest timeout): a coroutine that
+ * withdrew a waiter a waker had just popped did not take the kick owed to
+ * it (weft__waitlist_remove), and a kick that found it queued by a yield
+ * in weft__waitlist_lock was dropped. Ping-pong through two queues makes
+ * withdrawals constant.
  */
 static void withdrawn_waiter_owes_no_kick(void **state)
 {
@@ -1649,10 +1650,10 @@ static int cond_cancel_main(void *arg, void **res)
 }
 
 /*
- * BUG: fails against src/ as of b8b8889 (see the report): weft_cond_wait
- * re-locks with weft_mutex_lock, which in a cancelled coroutine returns
- * -ECANCELED at once when the mutex is contended, so cond_wait returns
- * without the mutex and the caller's unlock releases someone else's lock.
+ * Regression test: weft_cond_wait used to re-lock with weft_mutex_lock,
+ * which in a cancelled coroutine returns -ECANCELED at once when the mutex
+ * is contended, so cond_wait returned without the mutex and the caller's
+ * unlock released someone else's lock.
  *
  * Cancelled in weft_cond_wait while another holds the mutex: cond_wait
  * still returns with the mutex held (it waits for it, as pthread's
