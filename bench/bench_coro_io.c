@@ -51,17 +51,12 @@
 #include <sys/resource.h>
 
 /* 0 until the coroutine runtime is in libweft: weft's figures say n/a. */
-#ifndef WEFT_HAVE_CORO
-#define WEFT_HAVE_CORO 1
-#endif
 
 #include <weft.h>
 
 #include "peer.h"
 #include "result.h"
-#if WEFT_HAVE_CORO
 #include "weft/coro.h"
-#endif
 
 #ifndef PEERS_DIR
 #define PEERS_DIR "."
@@ -179,7 +174,6 @@ struct pipes_run {
 	double secs;
 };
 
-#if WEFT_HAVE_CORO
 static int pipelines_main(void *arg, void **result)
 {
 	struct pipes_run *pr = arg;
@@ -201,7 +195,6 @@ static int pipelines_main(void *arg, void **result)
 	pr->secs = (double)(weft_now() - t0) / 1e9;
 	return rc;
 }
-#endif
 
 /* CPU seconds (user + system) of this process or of its reaped children. */
 static double cpu_s(int who)
@@ -224,7 +217,6 @@ struct side_cpu {
  */
 static double weft_pipelines(int n, unsigned loops, struct side_cpu *cpu)
 {
-#if WEFT_HAVE_CORO
 	struct pipes_run pr = { .n = n };
 	double self0 = cpu_s(RUSAGE_SELF), kids0 = cpu_s(RUSAGE_CHILDREN);
 	int rc = weft_run(pipelines_main, &pr, NULL,
@@ -239,14 +231,6 @@ static double weft_pipelines(int n, unsigned loops, struct side_cpu *cpu)
 		return -1;
 	}
 	return pr.secs;
-#else
-	(void)n;
-	(void)loops;
-	(void)cpu;
-	(void)cpu_s;
-	(void)pipeline_coro;
-	return -1;
-#endif
 }
 
 /* The peer's wall seconds; cpu gets its own CPU and its children's. */
@@ -363,7 +347,6 @@ static double pool_trips(weft_pool *pool, long n)
 	return (double)(weft_now() - t0) / (double)n;
 }
 
-#if WEFT_HAVE_CORO
 static int trips_main(void *arg, void **result)
 {
 	struct trips *t = arg;
@@ -380,7 +363,6 @@ static int trips_main(void *arg, void **result)
 	t->ns_to_thread = (double)(weft_now() - t0) / (double)t->n;
 	return 0;
 }
-#endif
 
 static void bench_await(long n)
 {
@@ -408,14 +390,12 @@ static void bench_await(long n)
 		};
 		double pv[3] = { 0, 0, 0 };
 
-#if WEFT_HAVE_CORO
 		int rc = weft_run(trips_main, &t, NULL,
 				  &(weft_loops_opts){ .loops = 1 });
 
 		if (rc < 0)
 			fprintf(stderr, "bench_coro_io: await: %s\n",
 				weft_strerror(rc));
-#endif
 		co[r] = t.ns;
 		tt[r] = t.ns_to_thread;
 		th[r] = pool_trips(pool, n);
@@ -502,8 +482,7 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	printf("bench_coro_io: weft coroutines vs Python asyncio%s%s\n",
-	       reps == 1 ? " (one round)" : "",
-	       WEFT_HAVE_CORO ? "" : " -- built without the coroutine runtime");
+	       reps == 1 ? " (one round)" : "", "");
 	if (!only || !strcmp(only, "pipelines"))
 		bench_pipelines(n_pipes);
 	if (!only || !strcmp(only, "await"))

@@ -82,17 +82,12 @@
 #endif
 
 /* 0 until the coroutine runtime is in libweft: the weft servers say n/a. */
-#ifndef WEFT_HAVE_CORO
-#define WEFT_HAVE_CORO 1
-#endif
 
 #include <weft.h>
 
 #include "result.h"
-#if WEFT_HAVE_CORO
 #include "weft/coro.h"
 #include "weft/loop.h"
-#endif
 
 #ifndef PEERS_DIR
 #define PEERS_DIR "."
@@ -131,7 +126,6 @@ static int listen_any(int fd)
 	return 0;
 }
 
-#if WEFT_HAVE_CORO
 static int64_t server_deadline;
 
 static int weft_conn(void *arg, void **result)
@@ -201,11 +195,9 @@ static int weft_server_main(void *arg, void **result)
 	weft_group_free(g);
 	return rc == 1 ? 0 : rc; /* 1: the watcher's normal stop */
 }
-#endif
 
 static int serve_weft(unsigned loops)
 {
-#if WEFT_HAVE_CORO
 	int rc;
 
 	server_deadline = weft_now() + (int64_t)SERVER_LIMIT_S * WEFT_SEC;
@@ -214,12 +206,6 @@ static int serve_weft(unsigned loops)
 	if (rc < 0)
 		fprintf(stderr, "weft server: %s\n", weft_strerror(rc));
 	return rc < 0;
-#else
-	(void)loops;
-	(void)listen_any;
-	fprintf(stderr, "weft server: the coroutine runtime is not built\n");
-	return 1;
-#endif
 }
 
 #ifdef HAVE_UV

@@ -48,17 +48,17 @@ static int nested_run(void *arg, void **res)
 {
 	(void)arg;
 	(void)res;
-	CO_EQ(weft_run(ret_arg, NULL, NULL, NULL), -EBUSY);
-	CO_CHECK(weft_in_coro());
-	CO_CHECK(!weft_cancelled());
-	CO_EQ(weft_spawn(NULL, NULL, NULL, NULL), -EINVAL);
-	CO_EQ(weft_spawn(NULL, ret_arg, NULL,
-			 &(weft_coro_opts){ .stack_size = 100 }),
-	      -EINVAL);
-	CO_EQ(weft_spawn(NULL, ret_arg, NULL,
-			 &(weft_coro_opts){ .stack_kind = 7 }),
-	      -EINVAL);
-	CO_EQ(weft_yield(), 0);
+	CKEQ(weft_run(ret_arg, NULL, NULL, NULL), -EBUSY);
+	CK(weft_in_coro());
+	CK(!weft_cancelled());
+	CKEQ(weft_spawn(NULL, NULL, NULL, NULL), -EINVAL);
+	CKEQ(weft_spawn(NULL, ret_arg, NULL,
+			&(weft_coro_opts){ .stack_size = 100 }),
+	     -EINVAL);
+	CKEQ(weft_spawn(NULL, ret_arg, NULL,
+			&(weft_coro_opts){ .stack_kind = 7 }),
+	     -EINVAL);
+	CKEQ(weft_yield(), 0);
 	return 5;
 }
 
@@ -119,7 +119,7 @@ static int spawn_join_main(void *arg, void **res)
 							 : WEFT_STACK_GUARDED,
 				     .stack_size = 16384 };
 
-		CO_EQ(weft_spawn(&f[i], mark, V(i), &o), 0);
+		CKEQ(weft_spawn(&f[i], mark, V(i), &o), 0);
 		if (i % 64 == 0)
 			weft_yield();
 	}
@@ -128,10 +128,10 @@ static int spawn_join_main(void *arg, void **res)
 		int rc = weft_future_result(f[i], &r, WEFT_FOREVER);
 
 		if (i % 17 == 0) {
-			CO_EQ(rc, -EDOM);
+			CKEQ(rc, -EDOM);
 		} else {
-			CO_EQ(rc, 0);
-			CO_EQ(U(r), i * 3);
+			CKEQ(rc, 0);
+			CKEQ(U(r), i * 3);
 		}
 		weft_future_release(f[i]);
 	}
@@ -163,7 +163,7 @@ static int many_waiter(void *arg, void **res)
 {
 	(void)arg;
 	(void)res;
-	CO_EQ(weft_event_wait(&many_ev, WEFT_FOREVER), 0);
+	CKEQ(weft_event_wait(&many_ev, WEFT_FOREVER), 0);
 	atomic_fetch_add(&many_done, 1);
 	return 0;
 }
@@ -176,15 +176,15 @@ static int many_main(void *arg, void **res)
 	weft_group *g;
 
 	(void)res;
-	CO_EQ(weft_group_new(&g, 0), 0);
+	CKEQ(weft_group_new(&g, 0), 0);
 	for (uint32_t i = 0; i < n; i++)
-		CO_EQ(weft_group_spawn(g, NULL, many_waiter, NULL, &o), 0);
+		CKEQ(weft_group_spawn(g, NULL, many_waiter, NULL, &o), 0);
 	/* Every one of them is suspended in its wait at once. */
 	wait_sleepers(n);
-	CO_EQ(atomic_load(&many_done), 0);
+	CKEQ(atomic_load(&many_done), 0);
 	weft_event_set(&many_ev);
-	CO_EQ(weft_group_wait(g, WEFT_FOREVER), 0);
-	CO_EQ(atomic_load(&many_done), n);
+	CKEQ(weft_group_wait(g, WEFT_FOREVER), 0);
+	CKEQ(atomic_load(&many_done), n);
 	return weft_group_free(g);
 }
 
@@ -213,7 +213,7 @@ static int sleep_one(void *arg, void **res)
 	struct sleeper *s = arg;
 
 	(void)res;
-	CO_EQ(weft_sleep_until(s->deadline), 0);
+	CKEQ(weft_sleep_until(s->deadline), 0);
 	s->woke = weft_now();
 	s->order = atomic_fetch_add(&wake_seq, 1);
 	return 0;
@@ -250,8 +250,8 @@ static int timers_main(void *arg, void **res)
 		weft_group_spawn(g, NULL, sleep_one, &s[i], NULL);
 	}
 	wait_sleepers(N);
-	CO_CHECK(weft_now() < t0 + TIMERS_AHEAD);
-	CO_EQ(weft_group_wait(g, WEFT_FOREVER), 0);
+	CK(weft_now() < t0 + TIMERS_AHEAD);
+	CKEQ(weft_group_wait(g, WEFT_FOREVER), 0);
 	weft_group_free(g);
 	return 0;
 }
@@ -286,11 +286,11 @@ static int sleep_forever(void *arg, void **res)
 	(void)arg;
 	(void)res;
 	rc = weft_sleep_until(WEFT_FOREVER);
-	CO_EQ(rc, -ECANCELED);
-	CO_CHECK(weft_cancelled());
+	CKEQ(rc, -ECANCELED);
+	CK(weft_cancelled());
 	/* Sticky: the next blocking call fails at once, too. */
-	CO_EQ(weft_sleep(WEFT_SEC), -ECANCELED);
-	CO_EQ(weft_yield(), -ECANCELED);
+	CKEQ(weft_sleep(WEFT_SEC), -ECANCELED);
+	CKEQ(weft_yield(), -ECANCELED);
 	atomic_fetch_add(&cleanups, 1); /* cleanup code runs normally */
 	return rc;
 }
@@ -299,7 +299,7 @@ static int never_runs(void *arg, void **res)
 {
 	(void)arg;
 	(void)res;
-	CO_CHECK(!"a coroutine cancelled before it started ran");
+	CK(!"a coroutine cancelled before it started ran");
 	return 0;
 }
 
@@ -310,20 +310,20 @@ static int cancel_main(void *arg, void **res)
 	(void)arg;
 	(void)res;
 	/* Cancelled before it starts: never runs. */
-	CO_EQ(weft_spawn(&g, never_runs, NULL, NULL), 0);
-	CO_EQ(weft_future_cancel(g), 0);
-	CO_EQ(weft_future_result(g, NULL, WEFT_FOREVER), -ECANCELED);
-	CO_EQ(weft_future_state(g), WEFT_FUTURE_CANCELLED);
+	CKEQ(weft_spawn(&g, never_runs, NULL, NULL), 0);
+	CKEQ(weft_future_cancel(g), 0);
+	CKEQ(weft_future_result(g, NULL, WEFT_FOREVER), -ECANCELED);
+	CKEQ(weft_future_state(g), WEFT_FUTURE_CANCELLED);
 	weft_future_release(g);
 	/* Cancelled while suspended: -ECANCELED from its wait. */
-	CO_EQ(weft_spawn(&f, sleep_forever, NULL, NULL), 0);
+	CKEQ(weft_spawn(&f, sleep_forever, NULL, NULL), 0);
 	wait_sleepers(1);
-	CO_EQ(weft_future_state(f), WEFT_FUTURE_RUNNING);
-	CO_EQ(weft_future_cancel(f), 0);
-	CO_EQ(weft_future_result(f, NULL, WEFT_FOREVER), -ECANCELED);
-	CO_EQ(weft_future_state(f), WEFT_FUTURE_FAILED);
+	CKEQ(weft_future_state(f), WEFT_FUTURE_RUNNING);
+	CKEQ(weft_future_cancel(f), 0);
+	CKEQ(weft_future_result(f, NULL, WEFT_FOREVER), -ECANCELED);
+	CKEQ(weft_future_state(f), WEFT_FUTURE_FAILED);
 	/* Finished: cancel says so. */
-	CO_EQ(weft_future_cancel(f), -EBUSY);
+	CKEQ(weft_future_cancel(f), -EBUSY);
 	weft_future_release(f);
 	return 0;
 }
@@ -350,10 +350,10 @@ static int xcancel_main(void *arg, void **res)
 
 	(void)arg;
 	(void)res;
-	CO_EQ(weft_spawn(&f, sleep_forever, NULL, NULL), 0);
+	CKEQ(weft_spawn(&f, sleep_forever, NULL, NULL), 0);
 	x.f = weft_future_retain(f);
 	pthread_create(&t, NULL, cancel_from_thread, &x);
-	CO_EQ(weft_future_result(f, NULL, WEFT_FOREVER), -ECANCELED);
+	CKEQ(weft_future_result(f, NULL, WEFT_FOREVER), -ECANCELED);
 	weft_future_release(f);
 	pthread_join(t, NULL); /* blocks the loop a moment: fine here */
 	return 0;
@@ -389,11 +389,11 @@ static int leaves_work_main(void *arg, void **res)
 	(void)arg;
 	(void)res;
 	for (int i = 0; i < 100; i++)
-		CO_EQ(weft_spawn(NULL, sleep_forever, NULL, NULL), 0);
+		CKEQ(weft_spawn(NULL, sleep_forever, NULL, NULL), 0);
 	wait_sleepers(100);
 	/* On one loop these never start; a second loop may steal some. */
 	for (int i = 0; i < 100; i++)
-		CO_EQ(weft_spawn(NULL, late, NULL, NULL), 0);
+		CKEQ(weft_spawn(NULL, late, NULL, NULL), 0);
 	return 3;
 }
 
@@ -435,36 +435,36 @@ static int group_main(void *arg, void **res)
 	(void)arg;
 	(void)res;
 	/* Waits for all; the first failure in time is the group's error. */
-	CO_EQ(weft_group_new(&g, 0), 0);
-	CO_EQ(weft_group_spawn(g, NULL, sleep_then, V(1), NULL), 0);
-	CO_EQ(weft_group_spawn(g, &f, sleep_then, V(EIO * 1000 + 20), NULL), 0);
-	CO_EQ(weft_group_spawn(g, NULL, sleep_then, V(EDOM * 1000 + 40), NULL),
-	      0);
-	CO_EQ(weft_group_wait(g, weft_deadline_in(WEFT_MSEC)), -ETIMEDOUT);
-	CO_EQ(weft_group_wait(g, WEFT_FOREVER), -EIO);
-	CO_EQ(weft_future_result(f, NULL, 0), -EIO);
+	CKEQ(weft_group_new(&g, 0), 0);
+	CKEQ(weft_group_spawn(g, NULL, sleep_then, V(1), NULL), 0);
+	CKEQ(weft_group_spawn(g, &f, sleep_then, V(EIO * 1000 + 20), NULL), 0);
+	CKEQ(weft_group_spawn(g, NULL, sleep_then, V(EDOM * 1000 + 40), NULL),
+	     0);
+	CKEQ(weft_group_wait(g, weft_deadline_in(WEFT_MSEC)), -ETIMEDOUT);
+	CKEQ(weft_group_wait(g, WEFT_FOREVER), -EIO);
+	CKEQ(weft_future_result(f, NULL, 0), -EIO);
 	weft_future_release(f);
-	CO_EQ(weft_group_free(g), -EIO);
+	CKEQ(weft_group_free(g), -EIO);
 	/* With CANCEL_ON_ERROR the first failure cancels the rest. */
 	atomic_store(&cleanups, 0);
-	CO_EQ(weft_group_new(&g, WEFT_GROUP_CANCEL_ON_ERROR), 0);
+	CKEQ(weft_group_new(&g, WEFT_GROUP_CANCEL_ON_ERROR), 0);
 	for (int i = 0; i < 50; i++)
-		CO_EQ(weft_group_spawn(g, NULL, sleep_then, V(999), NULL), 0);
+		CKEQ(weft_group_spawn(g, NULL, sleep_then, V(999), NULL), 0);
 	wait_sleepers(50); /* started, so each runs its cleanup */
-	CO_EQ(weft_group_spawn(g, NULL, sleep_then, V(EPIPE * 1000 + 5), NULL),
-	      0);
-	CO_EQ(weft_group_wait(g, WEFT_FOREVER), -EPIPE);
-	CO_EQ(atomic_load(&cleanups), 50);
-	CO_EQ(weft_group_spawn(g, NULL, sleep_then, V(1), NULL), -ECANCELED);
+	CKEQ(weft_group_spawn(g, NULL, sleep_then, V(EPIPE * 1000 + 5), NULL),
+	     0);
+	CKEQ(weft_group_wait(g, WEFT_FOREVER), -EPIPE);
+	CKEQ(atomic_load(&cleanups), 50);
+	CKEQ(weft_group_spawn(g, NULL, sleep_then, V(1), NULL), -ECANCELED);
 	weft_group_free(g);
 	/* Leaving the group cancels what still runs and waits for it. */
 	atomic_store(&cleanups, 0);
-	CO_EQ(weft_group_new(&g, 0), 0);
+	CKEQ(weft_group_new(&g, 0), 0);
 	for (int i = 0; i < 20; i++)
-		CO_EQ(weft_group_spawn(g, NULL, sleep_then, V(999), NULL), 0);
+		CKEQ(weft_group_spawn(g, NULL, sleep_then, V(999), NULL), 0);
 	wait_sleepers(20); /* all started (one not started never would) */
-	CO_EQ(weft_group_free(g), 0); /* -ECANCELED of a cancelled group */
-	CO_EQ(atomic_load(&cleanups), 20);
+	CKEQ(weft_group_free(g), 0); /* -ECANCELED of a cancelled group */
+	CKEQ(atomic_load(&cleanups), 20);
 	return 0;
 }
 
@@ -490,9 +490,9 @@ static int cancelled_parent(void *arg, void **res)
 	weft_group_new(&g, 0);
 	for (int i = 0; i < 10; i++)
 		weft_group_spawn(g, NULL, sleep_then, V(999), NULL);
-	CO_EQ(weft_sleep_until(WEFT_FOREVER), -ECANCELED);
-	CO_EQ(weft_group_free(g), 0);
-	CO_EQ(atomic_load(&cleanups), 10);
+	CKEQ(weft_sleep_until(WEFT_FOREVER), -ECANCELED);
+	CKEQ(weft_group_free(g), 0);
+	CKEQ(atomic_load(&cleanups), 10);
 	return 0;
 }
 
@@ -506,7 +506,7 @@ static int cancelled_parent_main(void *arg, void **res)
 	weft_spawn(&f, cancelled_parent, NULL, NULL);
 	wait_sleepers(11);
 	weft_future_cancel(f);
-	CO_EQ(weft_future_result(f, NULL, WEFT_FOREVER), 0);
+	CKEQ(weft_future_result(f, NULL, WEFT_FOREVER), 0);
 	weft_future_release(f);
 	return 0;
 }
@@ -585,7 +585,7 @@ static int race_main(void *arg, void **res)
 
 		weft__waitlist_init(&r.wl);
 		r.deadline = weft_now() + 5 * WEFT_MSEC;
-		CO_EQ(weft_spawn(&f, race_coro, &r, NULL), 0);
+		CKEQ(weft_spawn(&f, race_coro, &r, NULL), 0);
 		pthread_create(&t, NULL, late_kicker, &r);
 		/* Other coroutines keep the loop busy meanwhile. */
 		while (!weft_future_done(f))
@@ -596,11 +596,11 @@ static int race_main(void *arg, void **res)
 		if (atomic_load(&r.phase) == 1) {
 			/* The waker won: resumed by its late kick, not by the
 			 * timer that fired before it. */
-			CO_EQ(rc, 0);
-			CO_CHECK(atomic_load(&r.kicked_at) != 0);
+			CKEQ(rc, 0);
+			CK(atomic_load(&r.kicked_at) != 0);
 			lost++;
 		} else {
-			CO_EQ(rc, -ETIMEDOUT);
+			CKEQ(rc, -ETIMEDOUT);
 		}
 	}
 	*res = V(lost);
@@ -631,7 +631,7 @@ static int ev_waiter(void *arg, void **res)
 	int rc = weft_event_wait(&race_ev, weft_deadline_in(U(arg)));
 
 	(void)res;
-	CO_CHECK(rc == 0 || rc == -ETIMEDOUT);
+	CK(rc == 0 || rc == -ETIMEDOUT);
 	return rc == 0;
 }
 
@@ -794,7 +794,7 @@ static int spread_main(void *arg, void **res)
 	weft_group_new(&g, 0);
 	for (int i = 0; i < 64; i++)
 		weft_group_spawn(g, NULL, pinned, NULL, NULL);
-	CO_EQ(weft_group_wait(g, WEFT_FOREVER), 0);
+	CKEQ(weft_group_wait(g, WEFT_FOREVER), 0);
 	weft_group_free(g);
 	return 0;
 }
@@ -846,14 +846,13 @@ static int to_thread_main(void *arg, void **res)
 	(void)res;
 	weft_spawn(&t, ticker, NULL, NULL);
 	t0 = weft_now();
-	CO_EQ(weft_to_thread(blocking_fn, V(4), &r, WEFT_FOREVER), 0);
-	CO_EQ(U(r), 4);
-	CO_CHECK(weft_now() - t0 >= 50 * WEFT_MSEC);
+	CKEQ(weft_to_thread(blocking_fn, V(4), &r, WEFT_FOREVER), 0);
+	CKEQ(U(r), 4);
+	CK(weft_now() - t0 >= 50 * WEFT_MSEC);
 	/* The loop kept running the ticker while the function blocked. */
-	CO_CHECK(atomic_load(&ticks_while_blocked) >= 2);
-	CO_EQ(weft_to_thread(blocking_fn, V(5), &r,
-			     weft_deadline_in(WEFT_MSEC)),
-	      -ETIMEDOUT);
+	CK(atomic_load(&ticks_while_blocked) >= 2);
+	CKEQ(weft_to_thread(blocking_fn, V(5), &r, weft_deadline_in(WEFT_MSEC)),
+	     -ETIMEDOUT);
 	weft_future_cancel(t);
 	weft_future_release(t);
 	return 0;

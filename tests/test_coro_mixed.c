@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "co_check.h"
 #include "parked.h"
 #include "stress.h"
 #include "weft/coro.h"
@@ -33,61 +34,6 @@
 #include "weft/sync.h"
 
 /* ---- checks that work in coroutines and threads ---- */
-
-static atomic_int failures;
-
-static void ck_fail(const char *file, int line, const char *what, long long a,
-		    long long b, int vals)
-{
-	atomic_fetch_add(&failures, 1);
-	if (vals)
-		fprintf(stderr, "%s:%d: check failed: %s (%lld vs %lld)\n",
-			file, line, what, a, b);
-	else
-		fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-}
-
-#define CK(c)                                                     \
-	do {                                                      \
-		if (!(c))                                         \
-			ck_fail(__FILE__, __LINE__, #c, 0, 0, 0); \
-	} while (0)
-#define CKEQ(a, b)                                                            \
-	do {                                                                  \
-		long long a_ = (long long)(a), b_ = (long long)(b);           \
-		if (a_ != b_)                                                 \
-			ck_fail(__FILE__, __LINE__, #a " == " #b, a_, b_, 1); \
-	} while (0)
-
-/* Test hook (src/coro/sched.h): kicks that found their coroutine already
- * queued — a kick delivered twice for one wait. Must stay 0. */
-uint64_t weft__coro_double_kicks(void);
-
-static void run_in(weft_task_fn *fn, void *arg, unsigned loops)
-{
-	uint64_t kicks = weft__coro_double_kicks();
-	int rc;
-
-	atomic_store(&failures, 0);
-	rc = weft_run(fn, arg, NULL, &(weft_loops_opts){ .loops = loops });
-	if (rc)
-		fprintf(stderr, "weft_run (loops=%u): %s\n", loops,
-			weft_strerror(rc));
-	if (weft__coro_double_kicks() != kicks)
-		fprintf(stderr, "weft_run (loops=%u): %llu double kicks\n",
-			loops,
-			(unsigned long long)(weft__coro_double_kicks() -
-					     kicks));
-	assert_int_equal(rc, 0);
-	assert_int_equal(atomic_load(&failures), 0);
-	assert_int_equal(weft__coro_double_kicks(), kicks);
-}
-
-static void run_both(weft_task_fn *fn, void *arg)
-{
-	run_in(fn, arg, 1);
-	run_in(fn, arg, 2);
-}
 
 /* ---- plain threads whose end is a future (awaitable from a coroutine) ---- */
 

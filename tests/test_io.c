@@ -21,65 +21,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "co_check.h"
 #include "parked.h"
 #include "stress.h"
 #include "weft/coro.h"
 #include "weft/loop.h"
-
-static atomic_int failures;
-
-static void ck_fail(const char *file, int line, const char *what, long long a,
-		    long long b, int vals)
-{
-	atomic_fetch_add(&failures, 1);
-	if (vals)
-		fprintf(stderr, "%s:%d: check failed: %s (%lld vs %lld)\n",
-			file, line, what, a, b);
-	else
-		fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-}
-
-#define CK(c)                                                     \
-	do {                                                      \
-		if (!(c))                                         \
-			ck_fail(__FILE__, __LINE__, #c, 0, 0, 0); \
-	} while (0)
-#define CKEQ(a, b)                                                            \
-	do {                                                                  \
-		long long a_ = (long long)(a), b_ = (long long)(b);           \
-		if (a_ != b_)                                                 \
-			ck_fail(__FILE__, __LINE__, #a " == " #b, a_, b_, 1); \
-	} while (0)
-
-/* Test hook (src/coro/sched.h): kicks that found their coroutine already
- * queued — a kick delivered twice for one wait. Must stay 0. */
-uint64_t weft__coro_double_kicks(void);
-
-static void run_in(weft_task_fn *fn, void *arg, unsigned loops)
-{
-	uint64_t kicks = weft__coro_double_kicks();
-	int rc;
-
-	atomic_store(&failures, 0);
-	rc = weft_run(fn, arg, NULL, &(weft_loops_opts){ .loops = loops });
-	if (rc)
-		fprintf(stderr, "weft_run (loops=%u): %s\n", loops,
-			weft_strerror(rc));
-	if (weft__coro_double_kicks() != kicks)
-		fprintf(stderr, "weft_run (loops=%u): %llu double kicks\n",
-			loops,
-			(unsigned long long)(weft__coro_double_kicks() -
-					     kicks));
-	assert_int_equal(rc, 0);
-	assert_int_equal(atomic_load(&failures), 0);
-	assert_int_equal(weft__coro_double_kicks(), kicks);
-}
-
-static void run_both(weft_task_fn *fn, void *arg)
-{
-	run_in(fn, arg, 1);
-	run_in(fn, arg, 2);
-}
 
 static int await(weft_future *f)
 {
@@ -393,7 +339,7 @@ static void tcp_echo_threads(void **state)
 	pthread_t t;
 
 	(void)state;
-	atomic_store(&failures, 0);
+	atomic_store(&co_failures, 0);
 	assert_false(weft_in_coro());
 	assert_int_equal(listen_on(&e), 0);
 	assert_int_equal(pthread_create(&t, NULL, thread_server, &e), 0);
@@ -402,7 +348,7 @@ static void tcp_echo_threads(void **state)
 	pthread_join(t, NULL);
 	close(e.lfd);
 	assert_int_equal(atomic_load(&e.served), e.nclients);
-	assert_int_equal(atomic_load(&failures), 0);
+	assert_true(co_ok());
 }
 
 /* The echo over ::1, skipped cleanly where IPv6 loopback is missing. */
@@ -459,9 +405,9 @@ static void read_deadline(void **state)
 {
 	(void)state;
 	run_both(read_deadline_main, NULL);
-	atomic_store(&failures, 0);
+	atomic_store(&co_failures, 0);
 	read_deadline_main(NULL, NULL);
-	assert_int_equal(atomic_load(&failures), 0);
+	assert_true(co_ok());
 }
 
 static int refused_main(void *arg, void **res)
@@ -491,9 +437,9 @@ static void connect_refused(void **state)
 {
 	(void)state;
 	run_both(refused_main, NULL);
-	atomic_store(&failures, 0);
+	atomic_store(&co_failures, 0);
 	refused_main(NULL, NULL);
-	assert_int_equal(atomic_load(&failures), 0);
+	assert_true(co_ok());
 }
 
 static int badfd_main(void *arg, void **res)
@@ -519,9 +465,9 @@ static void fd_wait_bad_fd(void **state)
 {
 	(void)state;
 	run_both(badfd_main, NULL);
-	atomic_store(&failures, 0);
+	atomic_store(&co_failures, 0);
 	badfd_main(NULL, NULL);
-	assert_int_equal(atomic_load(&failures), 0);
+	assert_true(co_ok());
 }
 
 struct busy {
