@@ -6,10 +6,18 @@
  * It runs weft_run on a thread of its own: a main coroutine that waits to
  * be told to stop, an acceptor coroutine, and one coroutine per
  * connection answering lines until the client closes. A bad request line
- * closes that connection (the client sees end of file). life_server_stop
- * sets the stop event; the main coroutine cancels the acceptor and
- * returns, and weft_run cancels the connection coroutines still reading
- * (each closes its fd) and waits for them before the thread ends.
+ * closes that connection (the client sees end of file).
+ *
+ * Stopping. life_server_stop shuts the listening socket down: the kernel
+ * wakes the acceptor's weft_accept (which then fails), the acceptor
+ * returns, the main coroutine returns, and weft_run cancels the
+ * connection coroutines still reading (each closes its fd) and waits for
+ * them before the thread ends; then stop joins it. The stopping thread
+ * makes no weft call into the server's runtime: a weft wake-up from a
+ * foreign thread (weft_event_set, weft_future_cancel) can still be inside
+ * the loop's notify when the coroutine it woke has finished and weft_run
+ * has freed that loop — TSan reports it (see the report with this work).
+ * A wake-up through the kernel has no such window.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +25,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +47,7 @@ struct life_server {
 	int port;
 	pthread_t thread;
 	weft_event started; /* the thread is serving, or failed (start_rc) */
-	weft_event stop;
+	atomic_bool stopping;
 	int start_rc;
 	int run_rc;
 };
@@ -118,7 +128,7 @@ static int acceptor(void *arg, void **result)
 	for (;;) {
 		int fd = weft_accept(s->lfd, NULL, NULL, WEFT_FOREVER), one = 1;
 
-		if (fd == -ECANCELED)
+		if (fd == -ECANCELED || atomic_load(&s->stopping))
 			return 0; /* told to stop */
 		if (fd < 0) {
 			/* -EMFILE and friends: wait a little, keep serving. */
@@ -143,8 +153,7 @@ static int server_main(void *arg, void **result)
 	if (rc)
 		return rc;
 	weft_event_set(&s->started);
-	weft_event_wait(&s->stop, WEFT_FOREVER);
-	weft_future_cancel(acc);
+	/* Until life_server_stop shuts the listening socket down. */
 	weft_future_result(acc, NULL, WEFT_FOREVER);
 	weft_future_release(acc);
 	/* Returning cancels the connection coroutines, and waits for them. */
@@ -220,7 +229,6 @@ int life_server_start(struct life_server **sp, const char *host, int port)
 		return rc;
 	}
 	weft_event_init(&s->started);
-	weft_event_init(&s->stop);
 	rc = -pthread_create(&s->thread, NULL, server_thread, s);
 	if (rc == 0) {
 		weft_event_wait(&s->started, WEFT_FOREVER);
@@ -231,7 +239,6 @@ int life_server_start(struct life_server **sp, const char *host, int port)
 	if (rc) {
 		close(s->lfd);
 		weft_event_destroy(&s->started);
-		weft_event_destroy(&s->stop);
 		free(s);
 		return rc;
 	}
@@ -248,10 +255,11 @@ void life_server_stop(struct life_server *s)
 {
 	if (!s)
 		return;
-	weft_event_set(&s->stop);
+	atomic_store(&s->stopping, true);
+	/* Wakes weft_accept (Linux: accept then fails with EINVAL). */
+	shutdown(s->lfd, SHUT_RDWR);
 	pthread_join(s->thread, NULL);
 	close(s->lfd);
 	weft_event_destroy(&s->started);
-	weft_event_destroy(&s->stop);
 	free(s);
 }
