@@ -255,6 +255,14 @@ static void test_protocol_pipelined_and_split(void **state)
 	raw_send(fd, "- ");
 	raw_send(fd, "3\n");
 	raw_expect(fd, "*\n");
+	/* Good lines before a bad one in the same write: answered, then the
+	 * hang-up. */
+	raw_send(fd, "* 2\n- 1\n* 7\n");
+	raw_expect(fd, "*\n-\n");
+	raw_expect(fd, "-\n");
+	raw_send(fd, "- 3\nbad\n");
+	raw_expect(fd, "*\n");
+	raw_expect_hangup(fd);
 	close(fd);
 	life_server_stop(srv);
 }

@@ -101,8 +101,13 @@ static int serve_conn(void *arg, void **result)
 			char s =
 				answer(in + start, (size_t)(nl - (in + start)));
 
-			if (!s)
-				goto out; /* bad request: hang up */
+			if (!s) {
+				/* Bad request: answer the lines before it,
+				 * then hang up. */
+				if (o)
+					send_all(fd, out, o);
+				goto out;
+			}
 			out[o++] = s;
 			out[o++] = '\n';
 			start = (size_t)(nl - in) + 1;
