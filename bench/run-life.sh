@@ -102,14 +102,19 @@ def command(group, model, size, gens, seed, io_ms):
         return [os.path.join(OUT, 'life_go'), '--model', model, '--size', size,
                 '--generations', str(gens), '--io-ms', '%g' % io_ms,
                 '--seed', str(seed)]
+    # weft-life starts from the book's glider (top-left) without --seed
     return [WEFT_LIFE, '--model', model, '--size', size, '--generations',
-            str(gens), '--io', io_spec(io_ms), '--seed', str(seed), '--json']
+            str(gens), '--io', io_spec(io_ms)] + \
+        (['--seed', str(seed)] if seed else []) + ['--json']
 
 
 def parse_json(text, model):
-    """The JSON object a program printed for `model`: the book's and Go's
-    print one line; weft-life prints one object per model (a line each, or
-    one array/object) - take the one whose "model" is ours, else the last."""
+    """The JSON object a program printed for `model`, in the peers' form
+    {model, sec_per_gen, final[, error]}. The book's and Go's print one
+    line. weft-life --json (version 1) prints one object whose "results"
+    has one entry per model: {model, ok, estimated, generations (timed),
+    seconds_per_generation, speedup, note} or {model, ok: false, error};
+    its "final" (the hash) is taken when an entry has one."""
     objs = []
     try:
         v = json.loads(text)
@@ -122,11 +127,24 @@ def parse_json(text, model):
                     objs.append(json.loads(line))
                 except ValueError:
                     pass
-    objs = [o for o in objs if isinstance(o, dict)]
+    flat = []
     for o in objs:
+        if isinstance(o, dict) and isinstance(o.get('results'), list):
+            for r in o['results']:
+                if isinstance(r, dict):
+                    r = dict(r)
+                    if 'seconds_per_generation' in r:
+                        r.setdefault('sec_per_gen', r['seconds_per_generation'])
+                    if r.get('ok') is False:
+                        r.setdefault('error', r.get('note') or 'did not run')
+                        r.pop('sec_per_gen', None)
+                    flat.append(r)
+        elif isinstance(o, dict):
+            flat.append(o)
+    for o in flat:
         if o.get('model') == model:
             return o
-    return objs[-1] if objs else None
+    return flat[-1] if flat else None
 
 
 def run(cmd, model):
@@ -139,16 +157,21 @@ def run(cmd, model):
         return {'status': 'failed', 'error': str(e)}
     o = parse_json(p.stdout, model) or {}
     r = {'wall': time.monotonic() - t0, 'rc': p.returncode}
-    if p.returncode == 0 and 'sec_per_gen' in o and 'final' in o:
-        r.update(status='ok', sec_per_gen=float(o['sec_per_gen']),
-                 final=str(o['final']).lower())
+    if p.returncode == 0 and o.get('sec_per_gen') and not o.get('error'):
+        r.update(status='ok', sec_per_gen=float(o['sec_per_gen']))
+        if o.get('final'):
+            r['final'] = str(o['final']).lower()
+        if o.get('estimated'):
+            r['estimated'] = True
+        if isinstance(o.get('generations'), int):
+            r['timed_generations'] = o['generations']
         return r
     err = o.get('error') or (p.stderr.strip().splitlines() or ['exit %d' % p.returncode])[-1]
     # the thread-per-cell models' known limit: the system would not start
     # a thread per cell (the book's RuntimeError, weft-life's -EAGAIN)
     limit = (p.returncode == 3 or re.search(r"can't start new thread|EAGAIN|"
-                                            r"Resource temporarily unavailable",
-                                            str(err)))
+                                            r"Resource temporarily unavailable|"
+                                            r"refused a thread", str(err)))
     r.update(status='limit' if limit else 'failed', error=str(err)[:200])
     return r
 
@@ -180,7 +203,9 @@ def measure():
                 rec.update(run(command(group, model, size, gens, seed,
                                        args.io_ms), model))
                 rec['reference'] = refs[key]
-                if rec['status'] == 'ok' and rec['final'] != refs[key]:
+                if rec['status'] == 'ok' and 'final' not in rec:
+                    rec['unchecked'] = True  # no hash printed: timing only
+                elif rec['status'] == 'ok' and rec['final'] != refs[key]:
                     rec['status'] = 'mismatch'
             shown = ('%.6g s/gen' % rec['sec_per_gen'] if rec['status'] == 'ok'
                      else rec['status'] + ': ' + rec.get('error', ''))
@@ -248,6 +273,8 @@ for prog in prog_list:
                 txt += ' (%.2g×)' % (a / r['sec_per_gen'])
             if r['generations'] < r['full_generations']:
                 txt += ' †'
+            if r.get('estimated'):
+                txt += ' (estimated)'
             row.append(txt)
         elif st == 'skipped':
             row.append('skipped (%s)' % r['error'])
@@ -265,7 +292,9 @@ sampled = sorted({'%s at %s: %d of %d generations' % (r['prog'], r['size'],
                   r['generations'], r['full_generations'])
                   for r in runs if r['status'] == 'ok'
                   and r['generations'] < r['full_generations']})
-checked = [r for r in runs if r['status'] in ('ok', 'mismatch')]
+checked = [r for r in runs if r['status'] in ('ok', 'mismatch')
+           and not r.get('unchecked')]
+unchecked = [r for r in runs if r['status'] == 'ok' and r.get('unchecked')]
 bad = [r for r in runs if r['status'] == 'mismatch']
 agree = ('every one of the %d runs reached the reference final grid (Go, '
          'serial, no I/O, same seed and generations)' % len(checked)
@@ -280,6 +309,9 @@ md = ['Seconds per generation (one run each: the wall time of its '
 if sampled:
     md.append('† sampled: ' + '; '.join(sampled) + '.')
     md.append('')
+if unchecked:
+    agree += ('; %d runs printed no final grid and are not checked (%s)'
+              % (len(unchecked), ', '.join(sorted({r['prog'] for r in unchecked}))))
 md.append('Final grids: %s.' % agree)
 md.append('')
 for n in notes:

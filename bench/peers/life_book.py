@@ -31,13 +31,14 @@ and the pool are started before the clock and stopped after it).
 If the system cannot start a thread (threads model), it prints
   {"model": M, ..., "error": "..."} and exits with status 3.
 
-The start grid (the same in life_go.go and weft-life --seed):
+The start grid (the same in life_go.go and weft-life's --seed):
   seed 0: empty, with the book's glider at the top-left:
           (0,3) (1,4) (2,2) (2,3) (2,4)   (row, column)
-  seed N > 0: xorshift64* with state = N ^ 0x9E3779B97F4A7C15
-          next(): x ^= x >> 12; x ^= x << 25; x ^= x >> 27; state = x;
-                  return x * 0x2545F4914F6CDD1D  (all mod 2**64)
-          cells row-major, one next() each, alive iff next() >> 62 == 0
+          (weft-life's start without --seed)
+  seed N > 0: weft-life's random_grid: s = N * 0x9E3779B97F4A7C15 + 1;
+          for each cell, row-major: s ^= s << 13; s ^= s >> 7;
+          s ^= s << 17 (xorshift64, all mod 2**64); the cell is alive
+          iff (s >> 33) % 3 == 0 (about a third alive)
 """
 
 import argparse
@@ -304,15 +305,15 @@ def start_grid(rows, cols, seed):
         for y, x in ((0, 3), (1, 4), (2, 2), (2, 3), (2, 4)):
             grid.set(y, x, ALIVE)
         return grid
-    state = (seed ^ 0x9E3779B97F4A7C15) & MASK64
+    s = (seed * 0x9E3779B97F4A7C15 + 1) & MASK64
     for y in range(rows):
+        row = grid.rows[y]
         for x in range(cols):
-            state ^= state >> 12
-            state ^= (state << 25) & MASK64
-            state ^= state >> 27
-            out = (state * 0x2545F4914F6CDD1D) & MASK64
-            if out >> 62 == 0:
-                grid.rows[y][x] = ALIVE
+            s ^= (s << 13) & MASK64
+            s ^= s >> 7
+            s ^= (s << 17) & MASK64
+            if (s >> 33) % 3 == 0:
+                row[x] = ALIVE
     return grid
 
 

@@ -13,9 +13,10 @@
 //
 // where the grid's text is rows of '*'/'-', each ending in '\n' (the book's
 // Grid.__str__), and T is the wall time of the N generations / N. The start
-// grid for a seed is the one life_book.py documents: seed 0 the book's
-// glider at (0,3) (1,4) (2,2) (2,3) (2,4); seed N > 0 xorshift64* with
-// state N ^ 0x9E3779B97F4A7C15, cells row-major, alive iff next()>>62 == 0.
+// grid for a seed is the one life_book.py documents (weft-life's): seed 0
+// the book's glider at (0,3) (1,4) (2,2) (2,3) (2,4); seed N > 0 xorshift64
+// (13, 7, 17) from s = N*0x9E3779B97F4A7C15 + 1, one step per cell,
+// row-major, alive iff (s>>33)%3 == 0.
 // --model serial runs the same cells one after another (a reference).
 // GOMAXPROCS is Go's default (the number of cores) unless set.
 package main
@@ -133,12 +134,12 @@ func startGrid(rows, cols int, seed uint64) *grid {
 		}
 		return g
 	}
-	s := seed ^ 0x9E3779B97F4A7C15
+	s := seed*0x9E3779B97F4A7C15 + 1
 	for i := range g.cells {
-		s ^= s >> 12
-		s ^= s << 25
-		s ^= s >> 27
-		if (s*0x2545F4914F6CDD1D)>>62 == 0 {
+		s ^= s << 13
+		s ^= s >> 7
+		s ^= s << 17
+		if (s>>33)%3 == 0 {
 			g.cells[i] = alive
 		}
 	}
