@@ -9,9 +9,10 @@
  * regions of WEFT__STACK_REGION bytes (one MAP_NORESERVE mapping each; a
  * stack bigger than that gets a region of its own). Sizes are rounded up
  * to 16 bytes. Regions are never unmapped: a PACKED stack that leaves a
- * thread's cache (past the cap, or at thread exit) has its pages handed
- * back with madvise(MADV_DONTNEED) and goes to a process-wide free list of
- * its size, which any thread's get() draws from before carving.
+ * thread's cache goes to a process-wide free list of its size, which any
+ * thread's get() draws from before carving; its pages are handed back
+ * with madvise(MADV_DONTNEED) when the cache is drained (thread exit,
+ * bucket eviction), not when it merely overflows the cache's cap.
  *
  * The per-thread cache: up to WEFT__STACK_BUCKETS (kind, size) buckets,
  * each a LIFO list of at most a cap of stacks; a new (kind, size) takes
@@ -198,8 +199,11 @@ out:
 	return rc;
 }
 
-/* Give a PACKED stack to the process-wide free list, pages released. */
-static void packed_release(void *lo, size_t size)
+/*
+ * Give a PACKED stack to the process-wide free list; with `drop`, its
+ * pages handed back to the kernel too.
+ */
+static void packed_release(void *lo, size_t size, bool drop)
 {
 	size_t pg = page_size();
 	uintptr_t a = ((uintptr_t)lo + pg - 1) & ~(uintptr_t)(pg - 1);
@@ -208,7 +212,7 @@ static void packed_release(void *lo, size_t size)
 	void **v;
 
 	/* Only the whole pages inside: the neighbours own the rest. */
-	if (e > a)
+	if (drop && e > a)
 		madvise((void *)a, e - a, MADV_DONTNEED);
 	pthread_mutex_lock(&packed_lock);
 	fl = freelist_find(size, true);
@@ -265,12 +269,12 @@ static struct node *node_of(void *lo, size_t size)
 	return (struct node *)((char *)lo + size - sizeof(struct node));
 }
 
-static void release(void *lo, size_t size, int kind)
+static void release(void *lo, size_t size, int kind, bool drop)
 {
 	if (kind == WEFT__STACK_GUARDED)
 		guarded_unmap(lo, size);
 	else
-		packed_release(lo, size);
+		packed_release(lo, size, drop);
 }
 
 static void bucket_drain(struct bucket *b)
@@ -279,7 +283,7 @@ static void bucket_drain(struct bucket *b)
 		struct node *nd = b->head;
 
 		b->head = nd->next;
-		release(nd->lo, b->size, b->kind);
+		release(nd->lo, b->size, b->kind, true);
 	}
 	b->n = 0;
 	b->size = 0;
@@ -348,7 +352,14 @@ void weft__stack_put(struct weft__stack *s)
 	}
 	b = cache.registered ? bucket_find(s->size, s->kind, true) : NULL;
 	if (!b || b->n >= cap) {
-		release(s->lo, s->size, s->kind);
+		/*
+		 * Past the cache's cap, a PACKED stack keeps its pages on the
+		 * shared list: many coroutines ending at once (a generation of
+		 * 10,000 cells) would otherwise pay madvise and a page fault
+		 * per stack, every round. Pages go back to the kernel when a
+		 * thread's cache is drained (thread exit, bucket eviction).
+		 */
+		release(s->lo, s->size, s->kind, false);
 	} else {
 		nd = node_of(s->lo, s->size);
 		nd->lo = s->lo;
