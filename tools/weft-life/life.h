@@ -47,8 +47,8 @@ enum life_io_kind { LIFE_IO_NONE, LIFE_IO_SLEEP, LIFE_IO_TCP };
 
 struct life_io {
 	enum life_io_kind kind;
-	int64_t sleep_ns;	 /* LIFE_IO_SLEEP */
-	char host[256];		 /* LIFE_IO_TCP: the rules server */
+	int64_t sleep_ns; /* LIFE_IO_SLEEP */
+	char host[256];	  /* LIFE_IO_TCP: the rules server */
 	int port;
 };
 
@@ -69,7 +69,10 @@ struct life_conn {
 	char buf[64];
 	size_t len;
 };
-#define LIFE_CONN_INIT { -1, { 0 }, 0 }
+#define LIFE_CONN_INIT       \
+	{                    \
+		-1, { 0 }, 0 \
+	}
 void life_conn_close(struct life_conn *c);
 
 /*
@@ -86,8 +89,8 @@ int life_game_logic(const struct life_io *io, struct life_conn *conn,
 /* ---- tcp mode (tcp.c, server.c) ---- */
 
 /* game_logic's tcp branch: one round trip to the rules server on conn. */
-int life_tcp_logic(const struct life_io *io, struct life_conn *conn,
-		   char state, int neighbors, char *next);
+int life_tcp_logic(const struct life_io *io, struct life_conn *conn, char state,
+		   int neighbors, char *next);
 
 /*
  * The rules server (weft coroutines, one per connection, on a thread of
@@ -110,7 +113,7 @@ int life_step_cell(const struct life_io *io, struct life_conn *conn,
 
 struct life_model_opts {
 	const struct life_io *io;
-	int workers; /* queue and pool models: worker threads; 0 default */
+	int workers;	/* queue and pool models: worker threads; 0 default */
 	unsigned loops; /* coro model: loops; 0 one per core */
 };
 
