@@ -36,7 +36,7 @@ struct life_result {
 	bool estimated; /* serial: from a sample of cells */
 	int gens;	/* generations timed */
 	double sec_per_gen;
-	char note[96];
+	char note[160];
 };
 
 struct life_table {

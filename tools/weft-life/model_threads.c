@@ -13,6 +13,19 @@
 
 #include "life.h"
 
+/* ThreadSanitizer kills the process past 8128 threads it tracks (joined
+ * ones are recycled late): under it, refuse early instead of dying. */
+#if defined(__SANITIZE_THREAD__)
+#define MAX_THREADS 4000
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MAX_THREADS 4000
+#endif
+#endif
+#ifndef MAX_THREADS
+#define MAX_THREADS ((size_t)-1)
+#endif
+
 struct cell {
 	const struct life_model_opts *o;
 	const struct life_grid *cur;
@@ -42,6 +55,8 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 
 	if (!cells || !tids)
 		rc = -ENOMEM;
+	if (n > MAX_THREADS)
+		rc = -EAGAIN;
 	pthread_attr_init(&attr);
 	/* small stacks: step_cell is shallow (sanitizers need more) */
 	pthread_attr_setstacksize(&attr, 256 * 1024);
