@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,8 +145,9 @@ struct run {
 	uint64_t *hash; /* hash[gen], 0..gens */
 	char **strs;	/* strs[gen] when keeping the column view */
 	int64_t start;
-	bool progress;	 /* stderr is a tty */
-	bool progressed; /* a progress line is on the screen */
+	atomic_int gen;	  /* generations done, for the progress line */
+	atomic_bool done; /* stops the progress thread */
+	bool progressed;  /* a progress line is on the screen */
 	bool watch;
 	int64_t watch_delay;
 };
@@ -180,13 +183,26 @@ static int after_gen(void *arg, int gen, const struct life_grid *g)
 		if (r->watch_delay)
 			weft_sleep(r->watch_delay);
 	}
-	if (r->progress && weft_now() - r->start > WEFT_SEC) {
-		fprintf(stderr, "\r%s: generation %d/%d, %.1f s ",
-			r->model->name, gen, r->gens,
+	atomic_store(&r->gen, gen);
+	return rc;
+}
+
+/* The progress line: on stderr (a terminal), after a run's first second,
+ * four times a second until the run ends. */
+static void *progress(void *arg)
+{
+	struct run *r = arg;
+
+	while (!atomic_load(&r->done)) {
+		weft_sleep(WEFT_SEC / 4);
+		if (atomic_load(&r->done) || weft_now() - r->start < WEFT_SEC)
+			continue;
+		fprintf(stderr, "\r%s: generation %d/%d done, %.1f s ",
+			r->model->name, atomic_load(&r->gen), r->gens,
 			(double)(weft_now() - r->start) / 1e9);
 		r->progressed = true;
 	}
-	return rc;
+	return NULL;
 }
 
 static void run_free(struct run *r)
@@ -208,12 +224,13 @@ static int run_model(struct run *r, const struct life_model *m,
 		     struct life_result *res)
 {
 	struct life_grid g;
+	pthread_t ticker;
+	bool ticking = false;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->model = m;
 	r->gens = gens;
-	r->progress = isatty(2);
 	r->watch = watch;
 	r->watch_delay = watch_delay;
 	r->hash = calloc((size_t)gens + 1, sizeof(*r->hash));
@@ -229,9 +246,14 @@ static int run_model(struct run *r, const struct life_model *m,
 	memcpy(g.cells, start->cells, (size_t)g.rows * (size_t)g.cols);
 	rc = record(r, 0, &g);
 	r->start = weft_now();
+	if (isatty(2))
+		ticking = !pthread_create(&ticker, NULL, progress, r);
 	if (rc == 0)
 		rc = m->run(o, &g, gens, after_gen, r);
 	res->sec_per_gen = (double)(weft_now() - r->start) / 1e9 / gens;
+	atomic_store(&r->done, true);
+	if (ticking)
+		pthread_join(ticker, NULL);
 	if (r->progressed)
 		fprintf(stderr, "\r\033[K");
 	life_grid_free(&g);
