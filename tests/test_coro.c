@@ -696,6 +696,43 @@ static void event_vs_deadline_race(void **state)
 	weft_event_destroy(&race_ev);
 }
 
+/*
+ * A thread wakes the last coroutine of a run: the coroutine may finish and
+ * weft_run free its loops while the waker is still inside its post (found
+ * by ASan/TSan as a use-after-free before posters were counted).
+ */
+static weft_event last_ev;
+
+static int wait_last(void *arg, void **res)
+{
+	(void)arg;
+	(void)res;
+	return weft_event_wait(&last_ev, WEFT_FOREVER);
+}
+
+static void *run_wait_last(void *arg)
+{
+	*(int *)arg = weft_run(wait_last, NULL, NULL, &two_loops);
+	return NULL;
+}
+
+static void waker_outlives_run(void **state)
+{
+	(void)state;
+	for (int i = 0; i < STRESS(300, 60); i++) {
+		pthread_t t;
+		int rc = -1;
+
+		assert_int_equal(weft_event_init(&last_ev), 0);
+		pthread_create(&t, NULL, run_wait_last, &rc);
+		wait_sleepers(1);
+		weft_event_set(&last_ev);
+		pthread_join(t, NULL);
+		assert_int_equal(rc, 0);
+		weft_event_destroy(&last_ev);
+	}
+}
+
 /* ---- seeded scheduling replays exactly ---- */
 
 static char trace[4096];
@@ -890,6 +927,7 @@ int main(void)
 		LEAK_CHECKED(group_outlives_no_child),
 		LEAK_CHECKED(kick_owed_race),
 		LEAK_CHECKED(event_vs_deadline_race),
+		LEAK_CHECKED(waker_outlives_run),
 		LEAK_CHECKED(seeded_replay),
 		LEAK_CHECKED(two_loops_spread_never_migrate),
 		LEAK_CHECKED(to_thread),

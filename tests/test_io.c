@@ -592,9 +592,30 @@ static void fd_number_reuse(void **state)
 	run_both(reuse_main, &r);
 }
 
+/* A peer gone: -EPIPE from weft_write and weft_write_all, no SIGPIPE
+ * (the default action would kill this test). */
+static void write_to_gone_peer_is_epipe(void **state)
+{
+	int sv[2];
+	char b[4096] = { 0 };
+	size_t done = 1;
+
+	(void)state;
+	assert_int_equal(
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	close(sv[1]);
+	assert_int_equal(weft_write(sv[0], "x", 1, 0), -EPIPE);
+	assert_int_equal(weft_write_all(sv[0], b, sizeof(b), &done,
+					weft_deadline_in(WEFT_SEC)),
+			 -EPIPE);
+	assert_int_equal(done, 0);
+	close(sv[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		LEAK_CHECKED(write_to_gone_peer_is_epipe),
 		LEAK_CHECKED(socketpair_ping_pong),
 		LEAK_CHECKED(tcp_echo_coroutines),
 		LEAK_CHECKED(tcp_echo_threads),

@@ -42,7 +42,10 @@ WEFT_API int weft_fd_wait(int fd, short events, int64_t deadline);
 /*
  * read/write/recv/send that wait for readiness instead of failing with
  * EAGAIN: the byte count (0 at end of file for reads; a write may be
- * partial, as write(2)), or -errno, -ETIMEDOUT, -ECANCELED.
+ * partial, as write(2)), or -errno, -ETIMEDOUT, -ECANCELED. Writing to a
+ * socket whose peer has gone is -EPIPE, never SIGPIPE (weft_write uses
+ * send(MSG_NOSIGNAL) on sockets); on a pipe weft_write is write(2), and
+ * SIGPIPE is the caller's to block or ignore.
  */
 WEFT_API ssize_t weft_read(int fd, void *buf, size_t n, int64_t deadline);
 WEFT_API ssize_t weft_write(int fd, const void *buf, size_t n,

@@ -247,8 +247,6 @@ static int coro_task(void *arg, void **result)
 	return c->fn(c->arg, result);
 }
 
-void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c);
-
 int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 		     void *arg, const weft_coro_opts *opts, bool main)
 {

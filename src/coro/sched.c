@@ -125,7 +125,6 @@ static void dq_unlock(struct weft__sched *s)
 	atomic_store_explicit(&s->dq_lock, 0, memory_order_release);
 }
 
-void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c);
 void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c)
 {
 	struct weft__runtime *rt = s->rt;

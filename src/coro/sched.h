@@ -115,6 +115,11 @@ void weft__coro_yield(struct weft__coro *c);
 /* Spawn on scheduler s (from its loop thread). */
 int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 		     void *arg, const weft_coro_opts *opts, bool main);
+/*
+ * A new coroutine for loop s: on its unstarted deque (seeded mode: its run
+ * queue), waking an idle loop that could steal it.
+ */
+void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c);
 /* Ask a started coroutine to stop (any thread; see weft_future_cancel). */
 void weft__coro_cancel(struct weft__coro *c);
 /* The scheduler: run loop s until the runtime has stopped. */

@@ -27,45 +27,99 @@ int weft_fd_wait(int fd, short events, int64_t deadline)
 	return p.revents;
 }
 
-/* Wait for `events` after an EAGAIN; 0 to retry, or the error. */
-static int again(int fd, short events, int64_t deadline)
+/*
+ * One syscall of weft's I/O calls, tried as it is: a socket is written
+ * with send(MSG_NOSIGNAL), so a peer that went away is -EPIPE, never a
+ * SIGPIPE that kills the process; anything else (a pipe) falls back to
+ * write(2), whose SIGPIPE the caller owns (loop.h).
+ */
+enum io_op { IO_READ, IO_WRITE, IO_RECV, IO_SEND, IO_ACCEPT };
+
+struct io_req {
+	int fd, flags;
+	void *buf;
+	size_t n;
+	struct sockaddr *addr;
+	socklen_t *len;
+};
+
+static ssize_t attempt(enum io_op op, const struct io_req *r)
 {
-	int r = weft_fd_wait(fd, events, deadline);
+	ssize_t w;
 
-	return r < 0 ? r : 0;
-}
-
-#define RETRY(call, fd, events, deadline)                    \
-	for (;;) {                                           \
-		ssize_t n_ = (call);                         \
-		int w_;                                      \
-		if (n_ >= 0)                                 \
-			return n_;                           \
-		if (errno == EINTR)                          \
-			continue;                            \
-		if (errno != EAGAIN && errno != EWOULDBLOCK) \
-			return -errno;                       \
-		w_ = again((fd), (events), (deadline));      \
-		if (w_)                                      \
-			return w_;                           \
+	switch (op) {
+	case IO_READ:
+		return read(r->fd, r->buf, r->n);
+	case IO_WRITE:
+		w = send(r->fd, r->buf, r->n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == ENOTSOCK)
+			w = write(r->fd, r->buf, r->n);
+		return w;
+	case IO_RECV:
+		return recv(r->fd, r->buf, r->n, r->flags | MSG_DONTWAIT);
+	case IO_SEND:
+		return send(r->fd, r->buf, r->n,
+			    r->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+	case IO_ACCEPT:
+		return accept4(r->fd, r->addr, r->len,
+			       SOCK_NONBLOCK | SOCK_CLOEXEC);
 	}
-
-ssize_t weft_read(int fd, void *buf, size_t n, int64_t deadline){
-	RETRY(read(fd, buf, n), fd, POLLIN, deadline)
+	errno = EINVAL;
+	return -1;
 }
 
-ssize_t weft_write(int fd, const void *buf, size_t n, int64_t deadline){
-	RETRY(write(fd, buf, n), fd, POLLOUT, deadline)
+/* Go's pattern: try; on EAGAIN wait for readiness (park), try again. */
+static ssize_t io(enum io_op op, const struct io_req *r, int64_t deadline)
+{
+	short events = op == IO_READ || op == IO_RECV || op == IO_ACCEPT
+			       ? POLLIN
+			       : POLLOUT;
+
+	for (;;) {
+		ssize_t n = attempt(op, r);
+		int w;
+
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		w = weft_fd_wait(r->fd, events, deadline);
+		if (w < 0)
+			return w;
+	}
 }
 
-ssize_t weft_recv(int fd, void *buf, size_t n, int flags, int64_t deadline){
-	RETRY(recv(fd, buf, n, flags | MSG_DONTWAIT), fd, POLLIN, deadline)
+ssize_t weft_read(int fd, void *buf, size_t n, int64_t deadline)
+{
+	return io(IO_READ, &(struct io_req){ .fd = fd, .buf = buf, .n = n },
+		  deadline);
+}
+
+ssize_t weft_write(int fd, const void *buf, size_t n, int64_t deadline)
+{
+	return io(IO_WRITE,
+		  &(struct io_req){ .fd = fd, .buf = (void *)buf, .n = n },
+		  deadline);
+}
+
+ssize_t weft_recv(int fd, void *buf, size_t n, int flags, int64_t deadline)
+{
+	return io(IO_RECV,
+		  &(struct io_req){
+			  .fd = fd, .buf = buf, .n = n, .flags = flags },
+		  deadline);
 }
 
 ssize_t weft_send(int fd, const void *buf, size_t n, int flags,
-		  int64_t deadline){
-	RETRY(send(fd, buf, n, flags | MSG_DONTWAIT | MSG_NOSIGNAL), fd,
-	      POLLOUT, deadline)
+		  int64_t deadline)
+{
+	return io(
+		IO_SEND,
+		&(struct io_req){
+			.fd = fd, .buf = (void *)buf, .n = n, .flags = flags },
+		deadline);
 }
 
 ssize_t weft_write_all(int fd, const void *buf, size_t n, size_t *done,
@@ -98,8 +152,9 @@ int weft_socket(int domain, int type, int protocol)
 
 int weft_accept(int fd, struct sockaddr *addr, socklen_t *len, int64_t deadline)
 {
-	RETRY(accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC), fd, POLLIN,
-	      deadline)
+	return (int)io(IO_ACCEPT,
+		       &(struct io_req){ .fd = fd, .addr = addr, .len = len },
+		       deadline);
 }
 
 int weft_connect(int fd, const struct sockaddr *addr, socklen_t len,

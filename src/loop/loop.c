@@ -5,6 +5,7 @@
 #include "loop/loop.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ int weft__loop_init(struct weft__loop *l)
 	atomic_init(&l->inbox, NULL);
 	atomic_init(&l->sleeping, 0);
 	atomic_init(&l->notified, 0);
+	atomic_init(&l->posting, 0);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return -errno;
@@ -46,6 +48,9 @@ int weft__loop_init(struct weft__loop *l)
 
 void weft__loop_destroy(struct weft__loop *l)
 {
+	/* A poster from another thread may still be on its way out. */
+	while (atomic_load(&l->posting))
+		sched_yield();
 	close(l->evfd);
 	close(l->epfd);
 	free(l->heap);
@@ -296,13 +301,15 @@ void weft__loop_notify(struct weft__loop *l)
 
 void weft__loop_post(struct weft__loop *l, struct weft__inbox_node *n)
 {
-	struct weft__inbox_node *head =
-		atomic_load_explicit(&l->inbox, memory_order_relaxed);
+	struct weft__inbox_node *head;
 
+	atomic_fetch_add(&l->posting, 1); /* before n is visible */
+	head = atomic_load_explicit(&l->inbox, memory_order_relaxed);
 	do
 		n->next = head;
 	while (!atomic_compare_exchange_weak(&l->inbox, &head, n));
 	weft__loop_notify(l);
+	atomic_fetch_sub_explicit(&l->posting, 1, memory_order_release);
 }
 
 struct weft__inbox_node *weft__loop_take(struct weft__loop *l)

@@ -59,6 +59,7 @@ struct weft__loop {
 	_Atomic(struct weft__inbox_node *) inbox;
 	_Atomic uint32_t sleeping; /* in epoll_wait or about to be */
 	_Atomic uint32_t notified; /* an eventfd write is pending */
+	_Atomic uint32_t posting;  /* posters inside weft__loop_post */
 	/* timers */
 	struct weft__timer **heap;
 	uint32_t nheap, capheap;
@@ -112,7 +113,12 @@ void weft__loop_fd_disarm(struct weft__loop *l, int fd,
 
 /* ---- the inbox ---- */
 
-/* From any thread. */
+/*
+ * From any thread. The loop may finish the posted work (and its owner
+ * return from weft_run) before the poster has left this call, so the
+ * poster counts itself in `posting` before the node is visible, and
+ * weft__loop_destroy waits for the count to drop to 0.
+ */
 void weft__loop_post(struct weft__loop *l, struct weft__inbox_node *n);
 /* Wake the loop if it sleeps (any thread; coalesced). */
 void weft__loop_notify(struct weft__loop *l);

@@ -69,6 +69,10 @@ for seed in 1 2 3; do
 done
 "$life" --check --seed 7 --size 6x7 --generations 2 --io sleep:100us \
 	--loops 2 >"$tmp/o" 2>&1 || fail "--check with sleep I/O: exit $?"
+"$life" --check --seed 5 --size 5x6 --generations 2 --io tcp \
+	>"$tmp/o" 2>&1 || fail "--check with --io tcp: exit $?: $(cat "$tmp/o")"
+grep -q "check: 5 models agree on 2 generations" "$tmp/o" ||
+	fail "--check with --io tcp: no agreement line"
 "$life" --check --seed 9 --size 30x3 --generations 3 --json >"$tmp/o" 2>&1 ||
 	fail "--check --json: exit $?"
 

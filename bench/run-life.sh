@@ -1,0 +1,411 @@
+#!/bin/sh
+# Against the book (issue 9): the chapter's Game of Life whose cell logic
+# sleeps (game_logic's I/O, --io-ms, 1 ms by default), run by
+#   the book's own Python programs   bench/peers/life_book.py (items 56-60:
+#                                    serial, threads, queue, pool10, pool100,
+#                                    asyncio)
+#   a Go peer                        bench/peers/life_go.go (a goroutine per
+#                                    cell per generation)
+#   weft-life's five models          serial threads queue pool coro
+# on grids of 5x9 (the book's glider, seed 0), 50x50, 100x100 and 300x300
+# (seed 1's soup), checks that every program reached the same final grid
+# (sha256 of its text rows, against Go's serial run without I/O), and
+# writes seconds per generation: a table on stdout and in docs/life-bench.md
+# (between its life-bench markers), a chart (bench/life_chart.gp ->
+# docs/life-chart.svg), then RESULT lines (bench/result.h's format).
+#
+# Usage: bench/run-life.sh [--quick] [--sizes "5x9 50x50 ..."] [--io-ms F]
+#                          [--docs DIR] [--from RUNS.jsonl] [--no-weft]
+#   --quick       5x9 and 50x50 only, fewer generations (a smoke run)
+#   --docs DIR    where life-bench.md and life-chart.svg go (default docs)
+#   --from FILE   no runs: redraw the table, chart and RESULT lines from a
+#                 runs file an earlier run wrote (build/life-bench/runs.jsonl)
+#   --no-weft     the peers only
+# Slow pairs run fewer generations (marked "sampled") or are skipped
+# (marked, with the time they would take), so the default run stays under
+# about 10 minutes on 2 cores. Exit status 1 if any program disagreed on a
+# final grid or a run failed for another reason than a known limit.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh gcc cmake ninja-build pkg-config libcmocka-dev python3 \
+	golang-go gnuplot-nox
+out=build/life-bench
+mkdir -p "$out"
+case " $* " in
+*" --from "*) ;;
+*)
+	cmake -S . -B build/normal -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build/normal >/dev/null
+	# go build, once, with its cache in the build tree ($HOME may not be
+	# writable); the binary is what is timed, never `go run`.
+	GOCACHE="$PWD/$out/go-cache" GO111MODULE=off \
+		go build -o "$out/life_go" bench/peers/life_go.go ;;
+esac
+export LIFE_OUT="$out"
+export WEFT_LIFE="${WEFT_LIFE:-build/normal/tools/weft-life/weft-life}"
+exec python3 - "$@" <<'EOF'
+import argparse, datetime, json, os, platform, re, subprocess, sys, time
+
+OUT = os.environ['LIFE_OUT']
+WEFT_LIFE = os.environ['WEFT_LIFE']
+ap = argparse.ArgumentParser(prog='bench/run-life.sh')
+ap.add_argument('--quick', action='store_true')
+ap.add_argument('--sizes')
+ap.add_argument('--io-ms', type=float, default=1.0)
+ap.add_argument('--docs', default='docs')
+ap.add_argument('--from', dest='from_file')
+ap.add_argument('--no-weft', action='store_true')
+args = ap.parse_args()
+
+# ---- the plan ----
+# size -> (seed, generations); then per program the generations it runs
+# there when fewer (sampled), or SKIP. One generation costs about
+# cells * io / parallelism: serial 1 ms a cell (90 s a generation at
+# 300x300), the book's queue model 5 game_logic workers, pool10 10.
+SIZES = {'5x9': (0, 8), '50x50': (1, 4), '100x100': (1, 2), '300x300': (1, 1)}
+QUICK = {'5x9': (0, 4), '50x50': (1, 2)}
+SKIP = 0
+FEWER = {
+    ('py serial', '50x50'): 2, ('py serial', '100x100'): 1,
+    ('py serial', '300x300'): SKIP,
+    ('weft serial', '50x50'): 2, ('weft serial', '100x100'): 1,
+    ('weft serial', '300x300'): SKIP,
+}
+if args.quick:
+    FEWER = {k: v for k, v in FEWER.items() if k[1] != '50x50'}
+    FEWER[('py serial', '50x50')] = 1
+    FEWER[('weft serial', '50x50')] = 1
+    FEWER[('py queue', '50x50')] = 1
+sizes = QUICK if args.quick else SIZES
+if args.sizes:
+    want = args.sizes.replace(',', ' ').split()
+    sizes = {s: SIZES.get(s, (1, 1)) for s in want}
+
+BOOK = ['serial', 'threads', 'queue', 'pool10', 'pool100', 'asyncio']
+WEFT = ['serial', 'threads', 'queue', 'pool', 'coro']
+PROGS = [('py ' + m, 'book', m) for m in BOOK] + [('go goroutines', 'go', 'goroutines')]
+if not args.no_weft:
+    PROGS += [('weft ' + m, 'weft', m) for m in WEFT]
+TIMEOUT = 240  # seconds, any one run
+
+
+def io_spec(ms):
+    return 'sleep:%gms' % ms if ms > 0 else 'none'
+
+
+def command(group, model, size, gens, seed, io_ms):
+    if group == 'book':
+        return [sys.executable, 'bench/peers/life_book.py', '--model', model,
+                '--size', size, '--generations', str(gens),
+                '--io-ms', '%g' % io_ms, '--seed', str(seed)]
+    if group == 'go':
+        return [os.path.join(OUT, 'life_go'), '--model', model, '--size', size,
+                '--generations', str(gens), '--io-ms', '%g' % io_ms,
+                '--seed', str(seed)]
+    # weft-life starts from the book's glider (top-left) without --seed
+    return [WEFT_LIFE, '--model', model, '--size', size, '--generations',
+            str(gens), '--io', io_spec(io_ms)] + \
+        (['--seed', str(seed)] if seed else []) + ['--json']
+
+
+def parse_json(text, model):
+    """The JSON object a program printed for `model`, in the peers' form
+    {model, sec_per_gen, final[, error]}. The book's and Go's print one
+    line. weft-life --json (version 1) prints one object whose "results"
+    has one entry per model: {model, ok, estimated, generations (timed),
+    seconds_per_generation, speedup, note} or {model, ok: false, error};
+    its "final" (the hash) is taken when an entry has one."""
+    objs = []
+    try:
+        v = json.loads(text)
+        objs = v if isinstance(v, list) else [v]
+    except ValueError:
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith('{'):
+                try:
+                    objs.append(json.loads(line))
+                except ValueError:
+                    pass
+    flat = []
+    for o in objs:
+        if isinstance(o, dict) and isinstance(o.get('results'), list):
+            for r in o['results']:
+                if isinstance(r, dict):
+                    r = dict(r)
+                    if 'seconds_per_generation' in r:
+                        r.setdefault('sec_per_gen', r['seconds_per_generation'])
+                    if r.get('ok') is False:
+                        r.setdefault('error', r.get('note') or 'did not run')
+                        r.pop('sec_per_gen', None)
+                    flat.append(r)
+        elif isinstance(o, dict):
+            flat.append(o)
+    for o in flat:
+        if o.get('model') == model:
+            return o
+    return flat[-1] if flat else None
+
+
+def run(cmd, model):
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {'status': 'timeout', 'error': 'no answer in %d s' % TIMEOUT}
+    except OSError as e:
+        return {'status': 'failed', 'error': str(e)}
+    o = parse_json(p.stdout, model) or {}
+    r = {'wall': time.monotonic() - t0, 'rc': p.returncode}
+    if p.returncode == 0 and o.get('sec_per_gen') and not o.get('error'):
+        r.update(status='ok', sec_per_gen=float(o['sec_per_gen']))
+        if o.get('final'):
+            r['final'] = str(o['final']).lower()
+        if o.get('estimated'):
+            r['estimated'] = True
+        if isinstance(o.get('generations'), int):
+            r['timed_generations'] = o['generations']
+        return r
+    err = o.get('error') or (p.stderr.strip().splitlines() or ['exit %d' % p.returncode])[-1]
+    # the thread-per-cell models' known limit: the system would not start
+    # a thread per cell (the book's RuntimeError, weft-life's -EAGAIN)
+    limit = (p.returncode == 3 or re.search(r"can't start new thread|EAGAIN|"
+                                            r"Resource temporarily unavailable|"
+                                            r"refused a thread", str(err)))
+    r.update(status='limit' if limit else 'failed', error=str(err)[:200])
+    return r
+
+
+def measure():
+    runs = []
+    refs = {}
+    have_weft = os.access(WEFT_LIFE, os.X_OK)
+    if not have_weft and not args.no_weft:
+        print('weft-life: %s is not built; its rows stay empty' % WEFT_LIFE)
+    for size, (seed, g) in sizes.items():
+        r, c = (int(v) for v in size.split('x'))
+        for label, group, model in PROGS:
+            gens = FEWER.get((label, size), g)
+            rec = {'prog': label, 'group': group, 'model': model, 'size': size,
+                   'rows': r, 'cols': c, 'cells': r * c, 'seed': seed,
+                   'generations': gens, 'full_generations': g,
+                   'io_ms': args.io_ms}
+            if gens == SKIP:
+                rec.update(status='skipped', error='about %.0f s a generation'
+                           % (r * c * args.io_ms / 1000))
+            elif group == 'weft' and not have_weft:
+                rec.update(status='missing', error='weft-life not built')
+            else:
+                key = (size, seed, gens)
+                if key not in refs:  # the reference: Go, serial, no I/O
+                    ref = run(command('go', 'serial', size, gens, seed, 0), 'serial')
+                    refs[key] = ref.get('final')
+                rec.update(run(command(group, model, size, gens, seed,
+                                       args.io_ms), model))
+                rec['reference'] = refs[key]
+                if rec['status'] == 'ok' and 'final' not in rec:
+                    rec['unchecked'] = True  # no hash printed: timing only
+                elif rec['status'] == 'ok' and rec['final'] != refs[key]:
+                    rec['status'] = 'mismatch'
+            shown = ('%.6g s/gen' % rec['sec_per_gen'] if rec['status'] == 'ok'
+                     else rec['status'] + ': ' + rec.get('error', ''))
+            print('%-8s %-14s %d gen  %s' % (size, label, gens, shown), flush=True)
+            runs.append(rec)
+    return runs
+
+
+def env_info():
+    def first(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return '?'
+    return {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+            'commit': first(['git', 'rev-parse', '--short', 'HEAD']),
+            'python': platform.python_version(), 'go': first(['go', 'version']),
+            'cores': os.cpu_count(), 'io_ms': args.io_ms,
+            'options': ' '.join(sys.argv[1:]) or '(defaults)'}
+
+
+if args.from_file:
+    with open(args.from_file) as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    info, runs = lines[0], lines[1:]
+else:
+    info = env_info()
+    runs = measure()
+    with open(os.path.join(OUT, 'runs.jsonl'), 'w') as f:
+        for o in [info] + runs:
+            f.write(json.dumps(o) + '\n')
+
+# ---- the table ----
+size_list = []
+for r in runs:
+    if r['size'] not in size_list:
+        size_list.append(r['size'])
+size_list.sort(key=lambda s: (lambda r, c: r * c)(*map(int, s.split('x'))))
+prog_list = []
+for r in runs:
+    if r['prog'] not in prog_list:
+        prog_list.append(r['prog'])
+cell = {(r['prog'], r['size']): r for r in runs}
+
+
+def sec(prog, size):
+    r = cell.get((prog, size))
+    return r['sec_per_gen'] if r and r['status'] == 'ok' else 0.0
+
+
+notes = []
+rows_md = []
+for prog in prog_list:
+    row = ['`%s`' % prog]
+    for size in size_list:
+        r = cell.get((prog, size))
+        if r is None:
+            row.append('')
+            continue
+        st = r['status']
+        if st == 'ok':
+            a = sec('py asyncio', size)
+            txt = '%.3g' % r['sec_per_gen']
+            if a > 0:
+                txt += ' (%.2g×)' % (a / r['sec_per_gen'])
+            if r['generations'] < r['full_generations']:
+                txt += ' †'
+            if r.get('estimated'):
+                txt += ' (estimated)'
+            row.append(txt)
+        elif st == 'skipped':
+            row.append('skipped (%s)' % r['error'])
+        elif st == 'missing':
+            row.append('—')
+        else:
+            notes.append('%s at %s: %s — %s' % (prog, size, st, r.get('error', '')))
+            row.append('**%s**' % st)
+    rows_md.append('| ' + ' | '.join(row) + ' |')
+
+head = '| program | ' + ' | '.join(
+    '%s (%d gen)' % (s, max(r['full_generations'] for r in runs if r['size'] == s))
+    for s in size_list) + ' |'
+sampled = sorted({'%s at %s: %d of %d generations' % (r['prog'], r['size'],
+                  r['generations'], r['full_generations'])
+                  for r in runs if r['status'] == 'ok'
+                  and r['generations'] < r['full_generations']})
+checked = [r for r in runs if r['status'] in ('ok', 'mismatch')
+           and not r.get('unchecked')]
+unchecked = [r for r in runs if r['status'] == 'ok' and r.get('unchecked')]
+bad = [r for r in runs if r['status'] == 'mismatch']
+agree = ('every one of the %d runs reached the reference final grid (Go, '
+         'serial, no I/O, same seed and generations)' % len(checked)
+         if not bad else '**%d of %d runs disagreed on the final grid**: %s'
+         % (len(bad), len(checked), ', '.join('%s at %s' % (r['prog'], r['size'])
+                                              for r in bad)))
+md = ['Seconds per generation (one run each: the wall time of its '
+      'generations / their number), game_logic sleeping %g ms a cell; in brackets '
+      'how many times faster than the book\'s asyncio (item 60) at that size '
+      '(>1: faster).' % info['io_ms'], '',
+      head, '|' + '---|' * (len(size_list) + 1)] + rows_md + ['']
+if sampled:
+    md.append('† sampled: ' + '; '.join(sampled) + '.')
+    md.append('')
+if unchecked:
+    agree += ('; %d runs printed no final grid and are not checked (%s)'
+              % (len(unchecked), ', '.join(sorted({r['prog'] for r in unchecked}))))
+md.append('Final grids: %s.' % agree)
+md.append('')
+for n in notes:
+    md.append('- ' + n)
+if notes:
+    md.append('')
+md.append('Run: %(date)s, commit %(commit)s, %(cores)s cores, Python %(python)s, '
+          '%(go)s; `bench/run-life.sh %(options)s`.' % info)
+md.append('')
+md.append('![seconds per generation by model and grid size](life-chart.svg)')
+
+# stdout: the table as plain text
+print()
+w = max(len(p) for p in prog_list) + 2
+print('%-*s' % (w, 's/gen') + ''.join('%22s' % s for s in size_list))
+for prog in prog_list:
+    line = '%-*s' % (w, prog)
+    for size in size_list:
+        r = cell.get((prog, size))
+        st = r['status'] if r else ''
+        if st == 'ok':
+            t = '%.4g' % r['sec_per_gen']
+            a = sec('py asyncio', size)
+            t += ' (%.2gx)' % (a / r['sec_per_gen']) if a > 0 else ''
+            t += '*' if r['generations'] < r['full_generations'] else ''
+        else:
+            t = st or '-'
+        line += '%22s' % t
+    print(line)
+print('(x: times faster than py asyncio; *: sampled, fewer generations)')
+print('final grids:', re.sub(r'\*\*', '', agree))
+
+# ---- the docs section ----
+os.makedirs(args.docs, exist_ok=True)
+doc = os.path.join(args.docs, 'life-bench.md')
+BEGIN, END = '<!-- life-bench:begin -->', '<!-- life-bench:end -->'
+section = BEGIN + '\n' + '\n'.join(md) + '\n' + END
+text = open(doc).read() if os.path.exists(doc) else '# weft-life against the book\n\n' + BEGIN + '\n' + END + '\n'
+if BEGIN in text and END in text:
+    text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+else:
+    text += '\n' + section + '\n'
+with open(doc, 'w') as f:
+    f.write(text)
+
+# ---- the chart ----
+dat = os.path.join(OUT, 'life.dat')
+dashes, colors = [], []
+COLOR = {'serial': '#000000', 'threads': '#9400d3', 'queue': '#009e73',
+         'pool10': '#56b4e9', 'pool': '#56b4e9', 'pool100': '#0072b2',
+         'asyncio': '#e69f00', 'coro': '#e69f00', 'goroutines': '#d62728'}
+with open(dat, 'w') as f:
+    for prog in prog_list:
+        pts = [(cell[(prog, s)]['cells'], cell[(prog, s)]['sec_per_gen'], s)
+               for s in size_list
+               if (prog, s) in cell and cell[(prog, s)]['status'] == 'ok']
+        if not pts:
+            continue
+        dashes.append({'py': '2', 'go': '3'}.get(prog[:2], '1'))
+        colors.append(COLOR.get(prog.split()[-1], '#7f7f7f'))
+        if dashes[:-1]:
+            f.write('\n\n')  # blocks apart, none after the last
+        f.write('"%s"\n' % prog)
+        for n, t, s in pts:
+            f.write('%d %.9g "%s"\n' % (n, t, s.replace('x', '×')))
+svg = os.path.join(args.docs, 'life-chart.svg')
+title = 'Game of Life, game\\_logic sleeping %g ms a cell (%s)' % (info['io_ms'], info['date'])
+try:
+    subprocess.run(['gnuplot', '-e', "datafile='%s'; outfile='%s'; chart_title='%s'; dashes='%s'; colors='%s'"
+                    % (dat, svg, title, ' '.join(dashes), ' '.join(colors)), 'bench/life_chart.gp'], check=True)
+    print('table: %s; chart: %s' % (doc, svg))
+except (OSError, subprocess.CalledProcessError) as e:
+    print('gnuplot failed: %s' % e)
+    notes.append('chart')
+
+# ---- RESULT lines (bench/result.h) ----
+def ratio(num, den):
+    return num / den if num > 0 and den > 0 else 0
+
+
+PEER = {'serial': ('py serial', 'py_serial'), 'threads': ('py threads', 'py_threads'),
+        'queue': ('py queue', 'py_queue'), 'pool': ('py pool10', 'py_pool10'),
+        'coro': ('py asyncio', 'asyncio')}
+print()
+for size in size_list:
+    for m in WEFT:
+        wv = sec('weft ' + m, size)
+        prog, name = PEER[m]
+        pv = sec(prog, size)
+        print('RESULT life_%s_%s_s weft=%.6g %s=%.6g ratio=%.4g unit=s'
+              % (m, size, wv, name, pv, ratio(pv, wv)))
+    wv, gv = sec('weft coro', size), sec('go goroutines', size)
+    print('RESULT life_coro_vs_go_%s_s weft=%.6g go=%.6g ratio=%.4g unit=s'
+          % (size, wv, gv, ratio(gv, wv)))
+failed = [r for r in runs if r['status'] in ('mismatch', 'failed', 'timeout')]
+sys.exit(1 if failed else 0)
+EOF
