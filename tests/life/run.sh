@@ -83,6 +83,11 @@ for k in '"program": "weft-life"' '"version": 1' '"rows": 8' '"cols": 8' \
 	'"model": "coro"' '"seconds_per_generation": ' '"speedup": ' '"ok": true'; do
 	grep -q "$k" "$tmp/j" || fail "--json: no $k"
 done
+# "final": the SHA-256 of the book's glider after 3 generations, as
+# bench/peers/life_book.py (the book's code) prints it
+"$life" --json --model coro --generations 3 >"$tmp/j3" 2>&1 || fail "--json coro: exit $?"
+grep -q '"final": "32b0970217afba319b340ccf6033eaef911d4ac5639cfcc715240f6d43d50f32"' \
+	"$tmp/j3" || fail "--json: final digest differs: $(cat "$tmp/j3")"
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["results"])==5' \
 		<"$tmp/j" || fail "--json: not valid JSON"

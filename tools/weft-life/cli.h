@@ -37,6 +37,7 @@ struct life_result {
 	int gens;	/* generations timed */
 	double sec_per_gen;
 	char note[160];
+	char final[65]; /* SHA-256 hex of the last grid's string, or "" */
 };
 
 struct life_table {
@@ -45,6 +46,9 @@ struct life_table {
 	struct life_result r[5];
 	int n;
 };
+
+/* SHA-256 of data as 64 hex digits and a NUL (--json's "final"). */
+void life_sha256_hex(const char *data, size_t len, char hex[65]);
 
 void life_table_print(FILE *f, const struct life_table *t);
 void life_table_json(FILE *f, const struct life_table *t);

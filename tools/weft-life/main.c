@@ -111,7 +111,10 @@ static void usage(FILE *f)
 	      "generations\n"
 	      "     (timed), seconds_per_generation, speedup (over serial; "
 	      "null without\n"
-	      "     a serial time), note}\n"
+	      "     a serial time), final (SHA-256 hex of the last grid as\n"
+	      "     the book's Grid.__str__ prints it; absent when "
+	      "estimated),\n"
+	      "     note}\n"
 	      "    or {model, ok: false, error: \"why it did not run\"} ]\n"
 	      "\n"
 	      "Exit status: 0; 1 when a model failed or --check found a "
@@ -256,6 +259,13 @@ static int run_model(struct run *r, const struct life_model *m,
 	atomic_store(&r->done, true);
 	if (ticking)
 		pthread_join(ticker, NULL);
+	if (rc == 0) { /* the last grid's digest, as the bench peers print */
+		char *str = life_grid_str(&g);
+
+		if (str)
+			life_sha256_hex(str, strlen(str), res->final);
+		free(str);
+	}
 	if (r->progressed)
 		fprintf(stderr, "\r\033[K");
 	life_grid_free(&g);
