@@ -28,14 +28,15 @@ for cfg in $configs; do
 	esac
 	dir=build/$cfg
 	# Under qemu-user: no spawning of aarch64 children (no binfmt_misc:
-	# test_proc, the item-60 examples; test_coro_mixed skips its process
+	# test_proc, the item-60 examples, test_life (it runs weft-life);
+	# test_coro_mixed skips its process
 	# cases itself),
 	# no host install check, the format check is the normal build's, and
 	# test_future and item 57's 500 threads take minutes emulated.
 	cross= skip='^$'
 	if [ "$cfg" = aarch64 ]; then
 		cross="-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DWEFT_BENCH=OFF"
-		skip='^(test_proc|test_install|format|test_future|example_item57|example_item60_echo|example_item60_pipelines)$'
+		skip='^(test_proc|test_install|format|test_future|example_item57|example_item60_echo|example_item60_pipelines|test_life)$'
 	fi
 	echo "=== $cfg build ($cc${san:+, $san sanitizer}) ==="
 	# shellcheck disable=SC2086
