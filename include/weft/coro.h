@@ -67,6 +67,12 @@
  * fork(): the child of a process running weft_run() gets no loops and no
  * coroutines; call only async-signal-safe functions there or exec.
  *
+ * Thread-safety: weft_run may run on several threads at once (each call
+ * its own loops). A coroutine's future, like every future, is shared
+ * freely; a weft_group may be waited on and cancelled from any thread or
+ * coroutine at once, spawned into from any coroutine, and freed once, when
+ * no other call on it is in flight.
+ *
  * Errors: -EINVAL (NULL function, bad option), -ENOMEM, -EPERM (a call
  * that needs a coroutine made outside one), -EBUSY (weft_run inside a
  * coroutine), -ECANCELED, -ETIMEDOUT.
@@ -120,8 +126,9 @@ WEFT_API int weft_run(weft_task_fn *main, void *arg, void **result,
  * Start fn(arg, result) as a new coroutine. *fp gets its future with one
  * reference (weft_future_release it; releasing does not cancel), or pass
  * fp NULL to detach it. Only from a coroutine: -EPERM otherwise. 0,
- * -EINVAL, -ENOMEM (also when the stack cannot be had: the future is then
- * FAILED with -ENOMEM instead, see weft_future_result).
+ * -EINVAL (NULL fn, a stack size below 1 KiB plus the record or above
+ * 1 GiB, an unknown stack kind), -ENOMEM (no future, or no stack: no
+ * memory or no mappings left); on an error *fp is NULL and nothing runs.
  */
 WEFT_API int weft_spawn(weft_future **fp, weft_task_fn *fn, void *arg,
 			const weft_coro_opts *opts);
@@ -140,8 +147,9 @@ WEFT_API int weft_yield(void);
 
 /*
  * Sleep until the deadline (a coroutine suspends, a thread blocks): 0,
- * -ECANCELED (a coroutine cancelled meanwhile). weft_sleep(ns) sleeps ns
- * from now. Never returns early.
+ * -ECANCELED (a coroutine cancelled meanwhile), -EINVAL (WEFT_FOREVER in a
+ * plain thread: it would never return). weft_sleep(ns) sleeps ns from
+ * now; ns <= 0 returns at once. Never returns early.
  */
 WEFT_API int weft_sleep_until(int64_t deadline);
 WEFT_API int weft_sleep(int64_t ns);
@@ -152,7 +160,10 @@ WEFT_API int weft_sleep(int64_t ns);
  * plain thread fn simply runs in the caller. Returns fn's return value,
  * or -ETIMEDOUT / -ECANCELED (fn keeps running on its worker; the
  * caller no longer waits for it — fn and arg must stay valid until it
- * ends).
+ * ends), -EINVAL (NULL fn), or the pool's error (-ENOMEM, -EAGAIN when
+ * its threads cannot start). The pool is made on first use (up to
+ * to_thread_workers threads) and shut down, waiting for its tasks, when
+ * weft_run returns.
  */
 WEFT_API int weft_to_thread(weft_task_fn *fn, void *arg, void **result,
 			    int64_t deadline);
@@ -170,26 +181,31 @@ enum {
 WEFT_API int weft_group_new(weft_group **gp, unsigned flags);
 
 /*
- * Spawn fn(arg, result) into the group (as weft_spawn; fp may be NULL).
- * -ECANCELED if the group has been cancelled (nothing spawned).
+ * Spawn fn(arg, result) into the group (as weft_spawn; fp may be NULL, else
+ * *fp gets a reference of the caller's own: the group keeps one per child
+ * until the child ends). 0, -EINVAL (NULL g or fn, bad opts), -EPERM (not
+ * from a coroutine), -ENOMEM, -ECANCELED if the group has been cancelled
+ * (nothing spawned).
  */
 WEFT_API int weft_group_spawn(weft_group *g, weft_future **fp, weft_task_fn *fn,
 			      void *arg, const weft_coro_opts *opts);
 
 /*
  * Wait until every child has finished: 0, or the first error a child
- * returned (in the order they failed), or -ETIMEDOUT. Children of a
+ * returned (in the order they failed), or -ETIMEDOUT, -ECANCELED (the
+ * waiting coroutine was cancelled), -EINVAL (NULL). Children of a
  * cancelled group that return -ECANCELED do not count as errors.
  */
 WEFT_API int weft_group_wait(weft_group *g, int64_t deadline);
 
-/* Cancel every child, running or not (returns at once). */
+/* Cancel every child, running or not (returns at once). NULL: nothing. */
 WEFT_API void weft_group_cancel(weft_group *g);
 
 /*
  * Leave the group: cancel the children still running, wait for all of
- * them (forever: they see -ECANCELED), free the group and return what
- * weft_group_wait would. NULL: -EINVAL.
+ * them (forever, also in a cancelled coroutine: children never outlive
+ * their group), free the group and return what weft_group_wait would.
+ * NULL: -EINVAL.
  */
 WEFT_API int weft_group_free(weft_group *g);
 

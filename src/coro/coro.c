@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,35 +20,9 @@
 
 #include "weft/base.h"
 
-static inline bool waiting(uint32_t s)
-{
-	return s == WEFT__WAITING || s == WEFT__SLEEPING;
-}
-
-/* Move w out of WAITING/SLEEPING to `to`; true if this call did. */
 static bool settle_waiter(struct weft__waiter *w, uint32_t to)
 {
-	uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
-
-	while (waiting(s))
-		if (atomic_compare_exchange_weak_explicit(&w->state, &s, to,
-							  memory_order_acq_rel,
-							  memory_order_acquire))
-			return true;
-	return false;
-}
-
-/* The record's lock: held for a few loads and one CAS, never across a switch. */
-static void coro_lock(struct weft__coro *c)
-{
-	while (atomic_load_explicit(&c->lock, memory_order_relaxed) ||
-	       atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
-		weft__cpu_relax();
-}
-
-static void coro_unlock(struct weft__coro *c)
-{
-	atomic_store_explicit(&c->lock, 0, memory_order_release);
+	return weft__waiter_settle(w, to, NULL);
 }
 
 /* ---- park hooks ---- */
@@ -83,18 +56,18 @@ static void coro_wait(struct weft__waiter *w, int64_t deadline)
 		weft__coro_suspend(c); /* woken meanwhile: take its kick */
 		return;
 	}
-	coro_lock(c);
+	weft__spin_lock(&c->lock);
 	if (!w->shielded &&
 	    atomic_load_explicit(&c->cancelled, memory_order_relaxed)) {
 		bool mine = settle_waiter(w, WEFT__CANCELED);
 
-		coro_unlock(c);
+		weft__spin_unlock(&c->lock);
 		if (!mine)
 			weft__coro_suspend(c);
 		return;
 	}
 	c->waiter = w;
-	coro_unlock(c);
+	weft__spin_unlock(&c->lock);
 	if (!weft__forever(deadline) &&
 	    weft__timer_arm(&c->sched->loop, &c->timer, deadline) &&
 	    settle_waiter(w, WEFT__TIMEDOUT)) {
@@ -105,9 +78,9 @@ static void coro_wait(struct weft__waiter *w, int64_t deadline)
 		weft__park_note_sleeper(-1);
 	}
 	weft__timer_disarm(&c->sched->loop, &c->timer);
-	coro_lock(c);
+	weft__spin_lock(&c->lock);
 	c->waiter = NULL;
-	coro_unlock(c);
+	weft__spin_unlock(&c->lock);
 }
 
 static void coro_kick(_Atomic uint32_t *state, uint32_t old, void *ctx)
@@ -126,11 +99,11 @@ void weft__coro_cancel(struct weft__coro *c)
 {
 	bool won = false;
 
-	coro_lock(c);
+	weft__spin_lock(&c->lock);
 	atomic_store(&c->cancelled, true);
 	if (c->waiter && !c->waiter->shielded)
 		won = settle_waiter(c->waiter, WEFT__CANCELED);
-	coro_unlock(c);
+	weft__spin_unlock(&c->lock);
 	/* c cannot resume before this: nobody else won its waiter. */
 	if (won)
 		weft__coro_ready(c);
@@ -266,8 +239,8 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 		return -EINVAL;
 	if (kind != WEFT_STACK_GUARDED && kind != WEFT_STACK_PACKED)
 		return -EINVAL;
-	if (size < rec + WEFT__FIBER_MIN_STACK || size > ((size_t)1 << 34))
-		return -EINVAL;
+	if (size < rec + WEFT__FIBER_MIN_STACK)
+		return -EINVAL; /* too big: weft__stack_get says -EINVAL */
 	rc = weft__stack_get(&st, size,
 			     kind == WEFT_STACK_PACKED ? WEFT__STACK_PACKED
 						       : WEFT__STACK_GUARDED);
@@ -328,7 +301,7 @@ int weft_yield(void)
 	struct weft__coro *c = weft__coro_self();
 
 	if (!c) {
-		sched_yield();
+		weft__yield();
 		return 0;
 	}
 	if (!atomic_load(&c->cancelled))

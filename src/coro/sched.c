@@ -111,20 +111,6 @@ void weft__coro_ready(struct weft__coro *c)
 
 /* ---- the unstarted deque (any loop thread, under dq_lock) ---- */
 
-static void dq_lock(struct weft__sched *s)
-{
-	struct weft__backoff b = WEFT__BACKOFF(64, 0);
-
-	while (atomic_load_explicit(&s->dq_lock, memory_order_relaxed) ||
-	       atomic_exchange_explicit(&s->dq_lock, 1, memory_order_acquire))
-		weft__backoff_wait(&b, 64);
-}
-
-static void dq_unlock(struct weft__sched *s)
-{
-	atomic_store_explicit(&s->dq_lock, 0, memory_order_release);
-}
-
 void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c)
 {
 	struct weft__runtime *rt = s->rt;
@@ -134,7 +120,7 @@ void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c)
 		rq_push(s, c);
 		return;
 	}
-	dq_lock(s);
+	weft__spin_lock(&s->dq_lock);
 	c->prev = NULL;
 	c->next = s->dq_head;
 	if (s->dq_head)
@@ -143,7 +129,7 @@ void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c)
 		s->dq_tail = c;
 	s->dq_head = c;
 	atomic_fetch_add(&s->dq_len, 1);
-	dq_unlock(s);
+	weft__spin_unlock(&s->dq_lock);
 	/* Work for an idle loop: wake one (its notify is coalesced). */
 	if (atomic_load_explicit(&rt->idle, memory_order_relaxed) &&
 	    atomic_load_explicit(&s->dq_len, memory_order_relaxed) > 1) {
@@ -164,7 +150,7 @@ static struct weft__coro *dq_take(struct weft__sched *s, bool newest)
 
 	if (!atomic_load_explicit(&s->dq_len, memory_order_relaxed))
 		return NULL;
-	dq_lock(s);
+	weft__spin_lock(&s->dq_lock);
 	c = newest ? s->dq_head : s->dq_tail;
 	if (c) {
 		if (c->prev)
@@ -178,7 +164,7 @@ static struct weft__coro *dq_take(struct weft__sched *s, bool newest)
 		c->next = c->prev = NULL;
 		atomic_fetch_sub(&s->dq_len, 1);
 	}
-	dq_unlock(s);
+	weft__spin_unlock(&s->dq_lock);
 	return c;
 }
 
@@ -288,14 +274,13 @@ static void finish(struct weft__sched *s, struct weft__coro *c)
 }
 
 /* Discard a coroutine that will never start (cancelled, or stopping). */
-static void discard(struct weft__sched *s, struct weft__coro *c)
+static void discard(struct weft__coro *c)
 {
 	struct weft__runtime *rt = c->rt;
 	struct weft__stack st = c->stack;
 
 	weft__future_cancel_drop(c->f);
 	weft__stack_put(&st);
-	(void)s;
 	gone(rt);
 }
 
@@ -304,7 +289,7 @@ void weft__sched_start(struct weft__sched *s, struct weft__coro *c)
 	size_t rec = (sizeof(*c) + 63) & ~(size_t)63;
 
 	if (atomic_load(&s->rt->stopping) || !weft__future_claim(c->f)) {
-		discard(s, c);
+		discard(c);
 		return;
 	}
 	c->sched = s;
@@ -334,7 +319,7 @@ static void stop_local(struct weft__sched *s)
 
 	s->stop_seen = true;
 	while ((c = dq_take(s, true)))
-		discard(s, c);
+		discard(c);
 	for (c = s->started; c; c = c->next)
 		weft__coro_cancel(c);
 }

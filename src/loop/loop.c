@@ -5,7 +5,6 @@
 #include "loop/loop.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "park/park.h"
 #include "weft/base.h"
 
 /* epoll events taken per epoll_wait. */
@@ -50,7 +50,7 @@ void weft__loop_destroy(struct weft__loop *l)
 {
 	/* A poster from another thread may still be on its way out. */
 	while (atomic_load(&l->posting))
-		sched_yield();
+		weft__yield();
 	close(l->evfd);
 	close(l->epfd);
 	free(l->heap);

@@ -61,11 +61,6 @@ static void futex_wake_one(_Atomic uint32_t *addr)
 		0);
 }
 
-static inline bool waiting(uint32_t s)
-{
-	return s == WEFT__WAITING || s == WEFT__SLEEPING;
-}
-
 /*
  * The test hook's count, kept only once a test asked for it: a counter
  * every sleeping thread bumps is a line all cores fight over (measured:
@@ -98,8 +93,8 @@ static void thread_wait(struct weft__waiter *w, int64_t deadline)
 	bool counted;
 
 	for (int i = 0; i < PARK_SPINS; i++) {
-		if (!waiting(atomic_load_explicit(&w->state,
-						  memory_order_acquire)))
+		if (!weft__waiting(atomic_load_explicit(&w->state,
+							memory_order_acquire)))
 			return;
 		weft__cpu_relax();
 	}
@@ -185,13 +180,12 @@ void weft__waiter_init(struct weft__waiter *w)
 	atomic_init(&w->state, WEFT__WAITING);
 }
 
-void weft__waitlist_lock(struct weft__waitlist *wl)
+void weft__spin_lock(_Atomic uint32_t *lock)
 {
 	for (;;) {
 		for (int i = 0; i < LOCK_SPINS; i++) {
-			if (!atomic_load_explicit(&wl->lock,
-						  memory_order_relaxed) &&
-			    !atomic_exchange_explicit(&wl->lock, 1,
+			if (!atomic_load_explicit(lock, memory_order_relaxed) &&
+			    !atomic_exchange_explicit(lock, 1,
 						      memory_order_acquire))
 				return;
 			weft__cpu_relax();
@@ -199,11 +193,6 @@ void weft__waitlist_lock(struct weft__waitlist *wl)
 		/* The holder was preempted: on 2 cores, let it run. */
 		weft__yield();
 	}
-}
-
-void weft__waitlist_unlock(struct weft__waitlist *wl)
-{
-	atomic_store_explicit(&wl->lock, 0, memory_order_release);
 }
 
 void weft__waitlist_push_locked(struct weft__waitlist *wl,
@@ -265,9 +254,6 @@ bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k)
 	struct weft__waiter *w;
 
 	while ((w = wl->head)) {
-		uint32_t s =
-			atomic_load_explicit(&w->state, memory_order_relaxed);
-
 		unlink_locked(wl, w);
 		/*
 		 * Read everything the kick needs before the CAS: once the
@@ -277,15 +263,8 @@ bool weft__wake_one_locked(struct weft__waitlist *wl, struct weft__kick *k)
 		k->state = &w->state;
 		k->ops = w->ops;
 		k->ctx = w->ctx;
-		while (waiting(s)) {
-			if (atomic_compare_exchange_weak_explicit(
-				    &w->state, &s, WEFT__WOKEN,
-				    memory_order_acq_rel,
-				    memory_order_relaxed)) {
-				k->old = s;
-				return true;
-			}
-		}
+		if (weft__waiter_settle(w, WEFT__WOKEN, &k->old))
+			return true;
 		/* It timed out or was cancelled: it is leaving, try the next. */
 	}
 	return false;
@@ -370,12 +349,9 @@ int weft__park(struct weft__waiter *w, int64_t deadline)
 			goto unlink;
 		if (weft__expired(deadline)) {
 			/* The deadline race, decided once: our CAS or the waker's. */
-			while (waiting(s)) {
-				if (atomic_compare_exchange_weak_explicit(
-					    &w->state, &s, WEFT__TIMEDOUT,
-					    memory_order_acq_rel,
-					    memory_order_acquire))
-					goto unlink;
+			if (weft__waiter_settle(w, WEFT__TIMEDOUT, NULL)) {
+				s = WEFT__TIMEDOUT;
+				goto unlink;
 			}
 			continue; /* woken or cancelled after all */
 		}

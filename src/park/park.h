@@ -136,12 +136,57 @@ struct weft__kick {
 	uint32_t old;
 };
 
+static inline bool weft__waiting(uint32_t s)
+{
+	return s == WEFT__WAITING || s == WEFT__SLEEPING;
+}
+
+/*
+ * The one way out of WAITING/SLEEPING: move w to `to` (WOKEN, TIMEDOUT,
+ * CANCELED) with a CAS. true if this call did it (*old, if not NULL, gets
+ * the state it left); false if another party got there first.
+ */
+static inline bool weft__waiter_settle(struct weft__waiter *w, uint32_t to,
+				       uint32_t *old)
+{
+	uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
+
+	while (weft__waiting(s)) {
+		if (atomic_compare_exchange_weak_explicit(
+			    &w->state, &s, to, memory_order_acq_rel,
+			    memory_order_acquire)) {
+			if (old)
+				*old = s;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * weft's one spinlock (wait lists, the scheduler's deques, a coroutine's
+ * record): for critical sections of a few loads. Spins, then yields
+ * (weft__yield: a preempted holder on 2 cores, or a coroutine of the same
+ * loop, gets to run).
+ */
+void weft__spin_lock(_Atomic uint32_t *lock);
+static inline void weft__spin_unlock(_Atomic uint32_t *lock)
+{
+	atomic_store_explicit(lock, 0, memory_order_release);
+}
+
 /* Prepare a waiter on the caller's stack for one park. */
 void weft__waiter_init(struct weft__waiter *w);
 
-/* The wait list's own tiny spinlock. Critical sections are a few loads. */
-void weft__waitlist_lock(struct weft__waitlist *wl);
-void weft__waitlist_unlock(struct weft__waitlist *wl);
+/* The wait list's own lock (weft__spin_lock). */
+static inline void weft__waitlist_lock(struct weft__waitlist *wl)
+{
+	weft__spin_lock(&wl->lock);
+}
+static inline void weft__waitlist_unlock(struct weft__waitlist *wl)
+{
+	weft__spin_unlock(&wl->lock);
+}
 
 /* Append w (list locked). nwaiters++ is a seq_cst RMW: see queue.c. */
 void weft__waitlist_push_locked(struct weft__waitlist *wl,
@@ -231,8 +276,8 @@ struct weft__backoff {
  */
 static inline bool weft__backoff(struct weft__backoff *b)
 {
-	if (b->i < b->spins && weft__park_ops_current)
-		b->i = b->spins;
+	if (b->i == 0 && b->spins && weft__park_ops_current)
+		b->i = b->spins; /* checked once per backoff, not per step */
 	if (b->i < b->spins)
 		weft__cpu_relax();
 	else if (b->i - b->spins < b->yields)

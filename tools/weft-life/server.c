@@ -62,20 +62,6 @@ static char answer(const char *line, size_t len)
 	return life_rule(line[0], line[2] - '0');
 }
 
-static int send_all(int fd, const char *buf, size_t n)
-{
-	size_t off = 0;
-
-	while (off < n) {
-		ssize_t w = weft_send(fd, buf + off, n - off, 0, WEFT_FOREVER);
-
-		if (w < 0)
-			return (int)w;
-		off += (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * One coroutine per connection: answer every complete line (a client may
  * send several at once), until end of file, an error, a bad line or
@@ -105,14 +91,15 @@ static int serve_conn(void *arg, void **result)
 				/* Bad request: answer the lines before it,
 				 * then hang up. */
 				if (o)
-					send_all(fd, out, o);
+					weft_write_all(fd, out, o, NULL,
+						       WEFT_FOREVER);
 				goto out;
 			}
 			out[o++] = s;
 			out[o++] = '\n';
 			start = (size_t)(nl - in) + 1;
 		}
-		if (o && send_all(fd, out, o) < 0)
+		if (o && weft_write_all(fd, out, o, NULL, WEFT_FOREVER) < 0)
 			break;
 		/* What is left is a partial line: it must stay short. */
 		len -= start;

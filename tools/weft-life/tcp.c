@@ -107,20 +107,6 @@ static int conn_idle_check(int fd)
 	return -errno;
 }
 
-static int send_all(int fd, const char *buf, size_t n, int64_t deadline)
-{
-	size_t off = 0;
-
-	while (off < n) {
-		ssize_t w = weft_send(fd, buf + off, n - off, 0, deadline);
-
-		if (w < 0)
-			return (int)w;
-		off += (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Read the reply line into conn->buf: 0 and *next, or -errno. Exactly
  * two bytes, '*' or '-' then '\n'; anything longer, shorter (end of file
@@ -174,7 +160,10 @@ int life_tcp_logic(const struct life_io *io, struct life_conn *conn, char state,
 		req[1] = ' ';
 		req[2] = (char)('0' + neighbors);
 		req[3] = '\n';
-		rc = send_all(conn->fd, req, sizeof(req), deadline);
+		ssize_t w = weft_write_all(conn->fd, req, sizeof(req), NULL,
+					   deadline);
+
+		rc = w < 0 ? (int)w : 0;
 	}
 	if (rc == 0)
 		rc = read_reply(conn, next, deadline);
