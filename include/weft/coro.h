@@ -182,8 +182,8 @@ WEFT_API int weft_group_new(weft_group **gp, unsigned flags);
 
 /*
  * Spawn fn(arg, result) into the group (as weft_spawn; fp may be NULL, else
- * *fp gets a reference of the caller's own: the group keeps one per child
- * until the child ends). 0, -EINVAL (NULL g or fn, bad opts), -EPERM (not
+ * *fp gets a reference of the caller's own). A child costs the group no
+ * allocation of its own. 0, -EINVAL (NULL g or fn, bad opts), -EPERM (not
  * from a coroutine), -ENOMEM, -ECANCELED if the group has been cancelled
  * (nothing spawned).
  */

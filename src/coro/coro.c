@@ -50,7 +50,12 @@ static void coro_wait(struct weft__waiter *w, int64_t deadline)
 {
 	struct weft__coro *c = w->ctx;
 
-	if (weft__expired(deadline)) {
+	/*
+	 * The loop's cached clock is never ahead of the real one: a deadline
+	 * it shows expired is; one that passed since is the timer's to fire,
+	 * on the loop's next poll. One clock read fewer per wait.
+	 */
+	if (weft__expired_at(deadline, weft__loop_now(&c->sched->loop))) {
 		if (settle_waiter(w, WEFT__TIMEDOUT))
 			return;
 		weft__coro_suspend(c); /* woken meanwhile: take its kick */
@@ -221,7 +226,8 @@ static int coro_task(void *arg, void **result)
 }
 
 int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
-		     void *arg, const weft_coro_opts *opts, bool main)
+		     void *arg, const weft_coro_opts *opts, bool main,
+		     struct weft_group *g)
 {
 	struct weft__runtime *rt = s->rt;
 	size_t rec = (sizeof(struct weft__coro) + 63) & ~(size_t)63;
@@ -261,13 +267,26 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 	c->arg = arg;
 	c->main = main;
 	weft__timer_init(&c->timer, timer_fired);
+	if (g && (rc = weft__group_adopt(g, c)))
+		goto undo;
 	atomic_fetch_add(&rt->live, 1);
-	weft__sched_push_new(s, c);
+	rc = weft__sched_push_new(s, c);
+	if (rc) {
+		atomic_fetch_sub(&rt->live, 1);
+		if (g)
+			weft__group_child_done(c, 0);
+		goto undo;
+	}
 	if (fp)
 		*fp = f;
 	else
 		weft_future_release(f);
 	return 0;
+undo:
+	weft_future_release(f); /* both references: nobody saw it */
+	weft_future_release(f);
+	weft__stack_put(&st);
+	return rc;
 }
 
 int weft_spawn(weft_future **fp, weft_task_fn *fn, void *arg,
@@ -279,7 +298,7 @@ int weft_spawn(weft_future **fp, weft_task_fn *fn, void *arg,
 		*fp = NULL;
 	if (!self)
 		return -EPERM;
-	return weft__coro_spawn(self->sched, fp, fn, arg, opts, false);
+	return weft__coro_spawn(self->sched, fp, fn, arg, opts, false, NULL);
 }
 
 /* ---- the calls a coroutine makes ---- */

@@ -1,17 +1,20 @@
 /*
  * group.c — task groups (asyncio.TaskGroup, libdill bundles), built on
- * futures and park alone.
+ * the coroutine records, futures and park.
  *
  * A group counts its live children and keeps each on a list (to cancel
- * them), with a reference on its future. A child's done-callback unlinks
- * it, records the first error, cancels the rest under
+ * them). The list links live in the child's own record (sched.h), so a
+ * child costs the group no allocation and no done-callback: the runtime
+ * calls weft__group_child_done as the child ends — after its future has
+ * settled, or when it is discarded before it started — which unlinks it,
+ * records the first error, cancels the rest under
  * WEFT_GROUP_CANCEL_ON_ERROR, and wakes the group's waiters when the last
  * one ends. The group is reference-counted (the handle and each child),
- * so a callback never touches a group its owner has freed.
+ * so a child never touches a group its owner has freed.
  *
  * Locks: the group's wait-list lock guards everything; futures are
- * cancelled only after it is dropped, because cancelling a pending child
- * runs its done-callback at once, which takes the group's lock.
+ * cancelled only after it is dropped (cancelling takes the child's lock,
+ * and a child that ends takes the group's).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,16 +23,9 @@
 #include "park/park.h"
 #include "weft/coro.h"
 
-struct gchild {
-	struct gchild *next, *prev;
-	weft_group *g;
-	weft_future *f;
-	bool cancel_sent;
-};
-
 struct weft_group {
 	struct weft__waitlist wl; /* lock: all below; waiters for the end */
-	struct gchild *head;
+	struct weft__coro *head;  /* live children, via gnext/gprev */
 	uint64_t live;
 	int err;
 	unsigned flags;
@@ -62,19 +58,10 @@ int weft_group_new(weft_group **gp, unsigned flags)
 	return 0;
 }
 
-static void unlink_child(weft_group *g, struct gchild *n)
-{
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		g->head = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-}
-
 /*
  * Cancel every child not yet told (outside the lock, see above): a batch
- * at a time, each future retained while the lock is dropped.
+ * at a time, each future retained while the lock is dropped. A linked
+ * child's future is alive: the child unlinks itself before it lets go.
  */
 static void cancel_children(weft_group *g)
 {
@@ -83,15 +70,15 @@ static void cancel_children(weft_group *g)
 	int n;
 
 	do {
-		struct gchild *c;
+		struct weft__coro *c;
 
 		n = 0;
 		weft__waitlist_lock(&g->wl);
 		g->cancelled = true;
-		for (c = g->head; c && n < BATCH; c = c->next) {
-			if (c->cancel_sent)
+		for (c = g->head; c && n < BATCH; c = c->gnext) {
+			if (c->gcancel_sent)
 				continue;
-			c->cancel_sent = true;
+			c->gcancel_sent = true;
 			fs[n++] = weft_future_retain(c->f);
 		}
 		weft__waitlist_unlock(&g->wl);
@@ -102,15 +89,37 @@ static void cancel_children(weft_group *g)
 	} while (n == BATCH);
 }
 
-static void child_done(weft_future *f, void *arg)
+int weft__group_adopt(weft_group *g, struct weft__coro *c)
 {
-	struct gchild *n = arg;
-	weft_group *g = n->g;
-	int rc = weft_future_result(f, NULL, 0);
+	weft__waitlist_lock(&g->wl);
+	if (g->cancelled) {
+		weft__waitlist_unlock(&g->wl);
+		return -ECANCELED;
+	}
+	c->group = g;
+	c->gprev = NULL;
+	c->gnext = g->head;
+	if (g->head)
+		g->head->gprev = c;
+	g->head = c;
+	g->live++;
+	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+	weft__waitlist_unlock(&g->wl);
+	return 0;
+}
+
+void weft__group_child_done(struct weft__coro *c, int rc)
+{
+	weft_group *g = c->group;
 	bool cancel_rest = false, last;
 
 	weft__waitlist_lock(&g->wl);
-	unlink_child(g, n);
+	if (c->gprev)
+		c->gprev->gnext = c->gnext;
+	else
+		g->head = c->gnext;
+	if (c->gnext)
+		c->gnext->gprev = c->gprev;
 	last = --g->live == 0;
 	if (rc && !(rc == -ECANCELED && g->cancelled)) {
 		if (!g->err)
@@ -119,8 +128,7 @@ static void child_done(weft_future *f, void *arg)
 			cancel_rest = true;
 	}
 	weft__waitlist_unlock(&g->wl);
-	weft_future_release(n->f);
-	free(n);
+	c->group = NULL;
 	if (cancel_rest)
 		cancel_children(g);
 	if (last)
@@ -131,64 +139,15 @@ static void child_done(weft_future *f, void *arg)
 int weft_group_spawn(weft_group *g, weft_future **fp, weft_task_fn *fn,
 		     void *arg, const weft_coro_opts *opts)
 {
-	struct gchild *n;
-	weft_future *f;
-	bool cancel;
-	int rc;
+	struct weft__coro *self = weft__coro_self();
 
 	if (fp)
 		*fp = NULL;
 	if (!g || !fn)
 		return -EINVAL;
-	if (!weft_in_coro())
+	if (!self)
 		return -EPERM;
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	n->g = g;
-	weft__waitlist_lock(&g->wl);
-	if (g->cancelled) {
-		weft__waitlist_unlock(&g->wl);
-		free(n);
-		return -ECANCELED;
-	}
-	g->live++;
-	atomic_fetch_add(&g->refs, 1);
-	weft__waitlist_unlock(&g->wl);
-	rc = weft_spawn(&f, fn, arg, opts);
-	if (rc) {
-		bool last;
-
-		weft__waitlist_lock(&g->wl);
-		last = --g->live == 0;
-		weft__waitlist_unlock(&g->wl);
-		free(n);
-		if (last)
-			weft__wake_all(&g->wl);
-		group_put(g);
-		return rc;
-	}
-	n->f = f; /* the group's reference: given back in child_done */
-	weft__waitlist_lock(&g->wl);
-	n->next = g->head;
-	if (g->head)
-		g->head->prev = n;
-	g->head = n;
-	cancel = g->cancelled; /* cancelled while we spawned */
-	if (cancel)
-		n->cancel_sent = true;
-	weft__waitlist_unlock(&g->wl);
-	if (fp)
-		*fp = weft_future_retain(f);
-	if (cancel)
-		weft_future_cancel(f);
-	rc = weft_future_add_done_callback(f, child_done, n);
-	if (rc) {
-		/* No memory for the callback: wait for the child here. */
-		weft_future_result(f, NULL, WEFT_FOREVER);
-		child_done(f, n);
-	}
-	return 0;
+	return weft__coro_spawn(self->sched, fp, fn, arg, opts, false, g);
 }
 
 /* Wait for live == 0; `shield`: a cancelled coroutine waits all the same. */

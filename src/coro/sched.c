@@ -111,28 +111,53 @@ void weft__coro_ready(struct weft__coro *c)
 
 /* ---- the unstarted deque (any loop thread, under dq_lock) ---- */
 
-void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c)
+/*
+ * A ring of pointers: the oldest at dq[dq_tail], the newest at the other
+ * end. The owner starts the newest (depth first, its stack still warm in
+ * the cache); a thief takes the oldest half at once (Go's runqsteal), so
+ * a loop that finds work elsewhere comes back for more only after
+ * starting a batch, and the two loops rarely meet on one lock.
+ */
+#define DQ_AT(s, i) ((s)->dq[((s)->dq_tail + (i)) & ((s)->dq_cap - 1)])
+
+static int dq_grow(struct weft__sched *s)
+{
+	uint32_t cap = s->dq_cap ? s->dq_cap * 2 : 256;
+	struct weft__coro **q = malloc(cap * sizeof(*q));
+	uint32_t len = atomic_load_explicit(&s->dq_len, memory_order_relaxed);
+
+	if (!q)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < len; i++)
+		q[i] = DQ_AT(s, i);
+	free(s->dq);
+	s->dq = q;
+	s->dq_tail = 0;
+	s->dq_cap = cap;
+	return 0;
+}
+
+int weft__sched_push_new(struct weft__sched *s, struct weft__coro *c)
 {
 	struct weft__runtime *rt = s->rt;
+	uint32_t len;
 
 	if (rt->seed) {
 		/* One loop, and the seeded pick also orders starts. */
 		rq_push(s, c);
-		return;
+		return 0;
 	}
 	weft__spin_lock(&s->dq_lock);
-	c->prev = NULL;
-	c->next = s->dq_head;
-	if (s->dq_head)
-		s->dq_head->prev = c;
-	else
-		s->dq_tail = c;
-	s->dq_head = c;
-	atomic_fetch_add(&s->dq_len, 1);
+	len = atomic_load_explicit(&s->dq_len, memory_order_relaxed);
+	if (len == s->dq_cap && dq_grow(s)) {
+		weft__spin_unlock(&s->dq_lock);
+		return -ENOMEM;
+	}
+	DQ_AT(s, len) = c;
+	atomic_store_explicit(&s->dq_len, len + 1, memory_order_relaxed);
 	weft__spin_unlock(&s->dq_lock);
 	/* Work for an idle loop: wake one (its notify is coalesced). */
-	if (atomic_load_explicit(&rt->idle, memory_order_relaxed) &&
-	    atomic_load_explicit(&s->dq_len, memory_order_relaxed) > 1) {
+	if (len > 0 && atomic_load_explicit(&rt->idle, memory_order_relaxed)) {
 		for (unsigned i = 0; i < rt->nloops; i++) {
 			if (&rt->loops[i] != s &&
 			    atomic_load(&rt->loops[i].loop.sleeping)) {
@@ -141,43 +166,71 @@ void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c)
 			}
 		}
 	}
+	return 0;
 }
 
-/* Take from the head (newest: depth first) or the tail (oldest: steal). */
-static struct weft__coro *dq_take(struct weft__sched *s, bool newest)
+/* The owner: the newest, or NULL. */
+static struct weft__coro *dq_take(struct weft__sched *s)
 {
-	struct weft__coro *c;
+	struct weft__coro *c = NULL;
+	uint32_t len;
 
 	if (!atomic_load_explicit(&s->dq_len, memory_order_relaxed))
 		return NULL;
 	weft__spin_lock(&s->dq_lock);
-	c = newest ? s->dq_head : s->dq_tail;
-	if (c) {
-		if (c->prev)
-			c->prev->next = c->next;
-		else
-			s->dq_head = c->next;
-		if (c->next)
-			c->next->prev = c->prev;
-		else
-			s->dq_tail = c->prev;
-		c->next = c->prev = NULL;
-		atomic_fetch_sub(&s->dq_len, 1);
+	len = atomic_load_explicit(&s->dq_len, memory_order_relaxed);
+	if (len) {
+		c = DQ_AT(s, len - 1);
+		atomic_store_explicit(&s->dq_len, len - 1,
+				      memory_order_relaxed);
 	}
 	weft__spin_unlock(&s->dq_lock);
 	return c;
 }
 
+#define STEAL_MAX 128
+
+/* A thief: up to half of v's oldest (at most STEAL_MAX) into out. */
+static uint32_t dq_steal(struct weft__sched *v, struct weft__coro **out)
+{
+	uint32_t len, n = 0;
+
+	if (!atomic_load_explicit(&v->dq_len, memory_order_relaxed))
+		return 0;
+	weft__spin_lock(&v->dq_lock);
+	len = atomic_load_explicit(&v->dq_len, memory_order_relaxed);
+	n = (len + 1) / 2;
+	if (n > STEAL_MAX)
+		n = STEAL_MAX;
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = DQ_AT(v, i);
+	v->dq_tail = (v->dq_tail + n) & (v->dq_cap - 1);
+	atomic_store_explicit(&v->dq_len, len - n, memory_order_relaxed);
+	weft__spin_unlock(&v->dq_lock);
+	return n;
+}
+
+/*
+ * Idle: steal a batch from another loop, keep all but the newest on our
+ * own deque (where a third loop may steal them on) and return that one.
+ * Were our deque full and unable to grow, they would be started here and
+ * now instead: never dropped.
+ */
 static struct weft__coro *steal(struct weft__sched *s)
 {
 	struct weft__runtime *rt = s->rt;
+	struct weft__coro *batch[STEAL_MAX];
 
 	for (unsigned k = 1; k < rt->nloops; k++) {
-		struct weft__coro *c =
-			dq_take(&rt->loops[(s->id + k) % rt->nloops], false);
+		uint32_t n =
+			dq_steal(&rt->loops[(s->id + k) % rt->nloops], batch);
 
-		if (c)
-			return c;
+		if (!n)
+			continue;
+		for (uint32_t i = 0; i + 1 < n; i++)
+			if (weft__sched_push_new(s, batch[i]))
+				weft__sched_start(s, batch[i]);
+		return batch[n - 1];
 	}
 	return NULL;
 }
@@ -226,6 +279,14 @@ void weft__coro_yield(struct weft__coro *c)
 
 static void finish(struct weft__sched *s, struct weft__coro *c);
 
+/*
+ * Coroutines started per iteration, at most: enough to spread the
+ * iteration's fixed costs (the inbox, the clock, the poll) over many
+ * starts, few enough that woken coroutines are not kept waiting behind a
+ * burst of new ones.
+ */
+#define START_BATCH 32
+
 static void coro_entry(void *arg)
 {
 	struct weft__coro *c = arg;
@@ -235,6 +296,8 @@ static void coro_entry(void *arg)
 	weft__future_run_claimed(c->f, 0, false);
 	/* No cancel_running() call may still be reading this record. */
 	weft__future_quiesce(c->f);
+	if (c->group)
+		weft__group_child_done(c, weft_future_result(c->f, NULL, 0));
 	finish(s, c);
 	weft__fiber_switch_final(&c->fiber, &s->main);
 }
@@ -279,6 +342,8 @@ static void discard(struct weft__coro *c)
 	struct weft__runtime *rt = c->rt;
 	struct weft__stack st = c->stack;
 
+	if (c->group)
+		weft__group_child_done(c, -ECANCELED);
 	weft__future_cancel_drop(c->f);
 	weft__stack_put(&st);
 	gone(rt);
@@ -318,7 +383,7 @@ static void stop_local(struct weft__sched *s)
 	struct weft__coro *c;
 
 	s->stop_seen = true;
-	while ((c = dq_take(s, true)))
+	while ((c = dq_take(s)))
 		discard(c);
 	for (c = s->started; c; c = c->next)
 		weft__coro_cancel(c);
@@ -366,10 +431,11 @@ void weft__sched_run(struct weft__sched *s)
 		ready = s->rq_len;
 		while (ready-- && (c = rq_pop(s)))
 			run_one(s, c);
-		c = dq_take(s, true);
-		if (!c && !s->rq_len)
-			c = steal(s);
-		if (c)
+		for (unsigned k = 0; k < START_BATCH && (c = dq_take(s)); k++)
+			weft__sched_start(s, c);
+		if (!s->rq_len && !atomic_load_explicit(&s->dq_len,
+							memory_order_relaxed) &&
+		    (c = steal(s)))
 			weft__sched_start(s, c);
 		if (atomic_load(&rt->stopping) && !atomic_load(&rt->live))
 			break;
@@ -466,7 +532,8 @@ int weft_run(weft_task_fn *main, void *arg, void **result,
 		s->rng = (rt->seed ^ UINT64_C(0x9E3779B97F4A7C15)) | 1;
 	}
 	if (!rc)
-		rc = weft__coro_spawn(&rt->loops[0], &f, main, arg, NULL, true);
+		rc = weft__coro_spawn(&rt->loops[0], &f, main, arg, NULL, true,
+				      NULL);
 	for (; !rc && started < rt->nloops; started++)
 		if (pthread_create(&rt->loops[started].thread, NULL,
 				   loop_thread, &rt->loops[started]))
@@ -489,6 +556,7 @@ int weft_run(weft_task_fn *main, void *arg, void **result,
 	for (unsigned i = 0; rt->loops && i < rt->nloops; i++) {
 		weft__loop_destroy(&rt->loops[i].loop);
 		free(rt->loops[i].rq);
+		free(rt->loops[i].dq);
 	}
 	pthread_mutex_destroy(&rt->pool_lock);
 	free(rt->loops);

@@ -43,7 +43,7 @@ struct weft__coro {
 	weft_task_fn *fn;
 	void *arg;
 	struct weft__inbox_node inbox;	/* posted by a cross-thread kick */
-	struct weft__coro *next, *prev; /* deque, then the started list */
+	struct weft__coro *next, *prev; /* the started list */
 	_Atomic uint32_t lock;		/* cancelled + waiter vs cancellers */
 	_Atomic bool cancelled;
 	struct weft__waiter *waiter; /* the wait in progress (lock) */
@@ -51,6 +51,10 @@ struct weft__coro {
 	bool queued;		     /* on the run queue (loop thread) */
 	bool wake_pending; /* kicked while queued by a yield (loop thread) */
 	bool main;	   /* weft_run's main coroutine */
+	/* weft_group_spawn's child: its group and its links there */
+	struct weft_group *group;
+	struct weft__coro *gnext, *gprev; /* the group's lock */
+	bool gcancel_sent;		  /* idem */
 };
 
 struct weft__sched {
@@ -61,10 +65,11 @@ struct weft__sched {
 	/* ready to resume: a ring of pointers, grown on demand */
 	struct weft__coro **rq;
 	uint32_t rq_head, rq_len, rq_cap;
-	/* spawned, not started: newest at head (owner), oldest at tail */
+	/* spawned, not started: a ring, oldest at dq_tail (dq_lock) */
 	_Atomic uint32_t dq_lock;
 	_Atomic uint32_t dq_len;
-	struct weft__coro *dq_head, *dq_tail;
+	struct weft__coro **dq;
+	uint32_t dq_tail, dq_cap;
 	struct weft__coro *started; /* every coroutine this loop runs */
 	struct weft__coro *dead;    /* its stack to release after the switch */
 	uint64_t rng;		    /* seeded mode's PRNG */
@@ -112,14 +117,27 @@ void weft__coro_ready(struct weft__coro *c);
 void weft__coro_suspend(struct weft__coro *c);
 /* Let the loop's other ready coroutines run, then go on (weft__yield). */
 void weft__coro_yield(struct weft__coro *c);
-/* Spawn on scheduler s (from its loop thread). */
+/*
+ * Spawn on scheduler s (from its loop thread); with a group g, as its
+ * child (weft__group_adopt), before any loop can start it.
+ */
 int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
-		     void *arg, const weft_coro_opts *opts, bool main);
+		     void *arg, const weft_coro_opts *opts, bool main,
+		     struct weft_group *g);
+/*
+ * Group bookkeeping lives in the child's record, so a group child costs
+ * no allocation. adopt: link c into g (0, or -ECANCELED: g is cancelled).
+ * child_done: c has ended with rc (run, or discarded unstarted: then
+ * -ECANCELED); called before c's future reference is dropped, since a
+ * canceller may retain c->f while c is linked.
+ */
+int weft__group_adopt(struct weft_group *g, struct weft__coro *c);
+void weft__group_child_done(struct weft__coro *c, int rc);
 /*
  * A new coroutine for loop s: on its unstarted deque (seeded mode: its run
- * queue), waking an idle loop that could steal it.
+ * queue), waking an idle loop that could steal it. 0 or -ENOMEM.
  */
-void weft__sched_push_new(struct weft__sched *s, struct weft__coro *c);
+int weft__sched_push_new(struct weft__sched *s, struct weft__coro *c);
 /* Ask a started coroutine to stop (any thread; see weft_future_cancel). */
 void weft__coro_cancel(struct weft__coro *c);
 /* The scheduler: run loop s until the runtime has stopped. */

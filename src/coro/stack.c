@@ -55,6 +55,7 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 struct node {
 	struct node *next;
 	void *lo;
+	struct node *chain; /* a chain's first node: the next chain */
 };
 
 struct bucket {
@@ -77,11 +78,18 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 static bool key_ok;
 
-/* PACKED: the region being carved, and free lists per size. */
+/*
+ * PACKED: the region being carved, and free stacks per size: loose ones
+ * (lo), and whole chains of WEFT__STACK_CAP_PACKED that a thread's full
+ * bucket handed over at once and an empty one takes back at once, so a
+ * loop that frees what another spawns moves its stacks a thousand at a
+ * time, not one lock hold each.
+ */
 struct freelist {
 	size_t size;
 	size_t n, cap;
 	void **lo;
+	struct node *chains;
 };
 
 static pthread_mutex_t packed_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -231,7 +239,48 @@ static void packed_release(void *lo, size_t size, bool drop)
 	pthread_mutex_unlock(&packed_lock);
 }
 
+/* A full bucket's chain to the shared list (lost if no memory for it). */
+static void packed_give_chain(size_t size, struct node *chain)
+{
+	struct freelist *fl;
+
+	pthread_mutex_lock(&packed_lock);
+	fl = freelist_find(size, true);
+	if (fl) {
+		chain->chain = fl->chains;
+		fl->chains = chain;
+	}
+	pthread_mutex_unlock(&packed_lock);
+}
+
+/* A whole chain of WEFT__STACK_CAP_PACKED stacks of size, or NULL. */
+static struct node *packed_take_chain(size_t size)
+{
+	struct freelist *fl;
+	struct node *chain = NULL;
+
+	pthread_mutex_lock(&packed_lock);
+	fl = freelist_find(size, false);
+	if (fl && fl->chains) {
+		chain = fl->chains;
+		fl->chains = chain->chain;
+	}
+	pthread_mutex_unlock(&packed_lock);
+	return chain;
+}
+
 /* ---- the per-thread cache ---- */
+
+/* Make sure the cache is drained when the thread exits: false if not. */
+static bool cache_register(void)
+{
+	if (!cache.registered) {
+		pthread_once(&key_once, make_key);
+		cache.registered = key_ok &&
+				   pthread_setspecific(key, &cache) == 0;
+	}
+	return cache.registered;
+}
 
 static void bucket_drain(struct bucket *b);
 
@@ -325,6 +374,17 @@ int weft__stack_get(struct weft__stack *s, size_t size, int kind)
 		s->size = size;
 		return 0;
 	}
+	if (kind == WEFT__STACK_PACKED && cache_register() &&
+	    (b = bucket_find(size, kind, true)) &&
+	    (b->head = packed_take_chain(size))) {
+		struct node *nd = b->head;
+
+		b->head = nd->next;
+		b->n = WEFT__STACK_CAP_PACKED - 1;
+		s->lo = nd->lo;
+		s->size = size;
+		return 0;
+	}
 	if (kind == WEFT__STACK_GUARDED)
 		rc = guarded_map(s, size);
 	else
@@ -345,20 +405,21 @@ void weft__stack_put(struct weft__stack *s)
 	/* A dead fiber's frames may have left poison; the node goes there. */
 	__asan_unpoison_memory_region(s->lo, s->size);
 #endif
-	if (!cache.registered) {
-		pthread_once(&key_once, make_key);
-		cache.registered = key_ok &&
-				   pthread_setspecific(key, &cache) == 0;
-	}
-	b = cache.registered ? bucket_find(s->size, s->kind, true) : NULL;
-	if (!b || b->n >= cap) {
+	b = cache_register() ? bucket_find(s->size, s->kind, true) : NULL;
+	if (b && b->n >= cap && s->kind == WEFT__STACK_PACKED) {
 		/*
-		 * Past the cache's cap, a PACKED stack keeps its pages on the
-		 * shared list: many coroutines ending at once (a generation of
-		 * 10,000 cells) would otherwise pay madvise and a page fault
-		 * per stack, every round. Pages go back to the kernel when a
-		 * thread's cache is drained (thread exit, bucket eviction).
+		 * Full: the bucket's stacks go to the shared list as one
+		 * chain, pages kept: many coroutines ending at once (a
+		 * generation of 10,000 cells) would otherwise pay madvise and
+		 * a page fault per stack, every round. Pages go back to the
+		 * kernel when a thread's cache is drained (thread exit,
+		 * bucket eviction).
 		 */
+		packed_give_chain(s->size, b->head);
+		b->head = NULL;
+		b->n = 0;
+	}
+	if (!b || b->n >= cap) {
 		release(s->lo, s->size, s->kind, false);
 	} else {
 		nd = node_of(s->lo, s->size);

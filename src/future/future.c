@@ -32,9 +32,13 @@
  * Waiting for many (weft_wait, as_completed) lives in wait.c, on top of
  * the watch records registered here.
  *
- * Memory. Futures come from a per-thread cache of freed ones (up to
- * CACHE_MAX; a pthread key frees it when the thread exits), so a steady
- * submit/result/release loop never calls malloc.
+ * Memory. Futures come from a per-thread cache of freed ones (a pthread
+ * key frees it when the thread exits), so a steady submit/result/release
+ * loop never calls malloc. When one thread makes futures and another
+ * frees them (a spawner and the loop that ran its coroutines), the
+ * cache moves them in whole chains of CACHE_MAX through a process-wide
+ * depot: the freeing thread hands over a full chain, the making thread
+ * takes one, each in one short lock hold and without touching a future.
  */
 #include "future/future_internal.h"
 
@@ -93,15 +97,23 @@ static pthread_key_t fcache_key;
 static pthread_once_t fcache_once = PTHREAD_ONCE_INIT;
 static bool fcache_key_ok;
 
+/* Free a chain linked through fn. */
+static void chain_free(weft_future *f)
+{
+	while (f) {
+		weft_future *next = (weft_future *)(void *)f->fn;
+
+		free(f);
+		f = next;
+	}
+}
+
 static void fcache_drain(void *p)
 {
 	struct fcache *c = p;
-	weft_future *f;
 
-	while ((f = c->head)) {
-		c->head = (weft_future *)(void *)f->fn;
-		free(f);
-	}
+	chain_free(c->head);
+	c->head = NULL;
 	c->n = 0;
 	c->keyed = false;
 }
@@ -111,10 +123,31 @@ static void fcache_init(void)
 	fcache_key_ok = pthread_key_create(&fcache_key, fcache_drain) == 0;
 }
 
+/*
+ * The depot: full chains, each linked through its futures' fn (as in the
+ * cache), the chains through their first future's arg.
+ */
+static _Atomic uint32_t depot_lock;
+static _Atomic(weft_future *) depot; /* read unlocked only as a hint */
+static unsigned depot_chains;
+#define DEPOT_MAX 64 /* chains kept; beyond, they are freed */
+
 static weft_future *future_alloc(void)
 {
 	weft_future *f = fcache.head;
 
+	if (!f && atomic_load_explicit(&depot, memory_order_relaxed)) {
+		weft__spin_lock(&depot_lock);
+		f = atomic_load_explicit(&depot, memory_order_relaxed);
+		if (f) {
+			atomic_store_explicit(&depot, f->arg,
+					      memory_order_relaxed);
+			depot_chains--;
+		}
+		weft__spin_unlock(&depot_lock);
+		if (f)
+			fcache.n = CACHE_MAX;
+	}
 	if (f) {
 		fcache.head = (weft_future *)(void *)f->fn;
 		fcache.n--;
@@ -125,22 +158,35 @@ static weft_future *future_alloc(void)
 
 static void future_dispose(weft_future *f)
 {
-	if (fcache.n < CACHE_MAX) {
-		if (!fcache.keyed) {
-			pthread_once(&fcache_once, fcache_init);
-			if (!fcache_key_ok ||
-			    pthread_setspecific(fcache_key, &fcache)) {
-				free(f);
-				return;
-			}
-			fcache.keyed = true;
+	if (!fcache.keyed) {
+		pthread_once(&fcache_once, fcache_init);
+		if (!fcache_key_ok || pthread_setspecific(fcache_key, &fcache)) {
+			free(f);
+			return;
 		}
-		f->fn = (weft_task_fn *)(void *)fcache.head;
-		fcache.head = f;
-		fcache.n++;
-		return;
+		fcache.keyed = true;
 	}
-	free(f);
+	if (fcache.n == CACHE_MAX) {
+		/* Full: the chain goes to the depot, f starts a new one. */
+		weft_future *chain = fcache.head;
+
+		weft__spin_lock(&depot_lock);
+		if (depot_chains < DEPOT_MAX) {
+			chain->arg = atomic_load_explicit(&depot,
+							  memory_order_relaxed);
+			atomic_store_explicit(&depot, chain,
+					      memory_order_relaxed);
+			depot_chains++;
+			chain = NULL;
+		}
+		weft__spin_unlock(&depot_lock);
+		chain_free(chain);
+		fcache.head = NULL;
+		fcache.n = 0;
+	}
+	f->fn = (weft_task_fn *)(void *)fcache.head;
+	fcache.head = f;
+	fcache.n++;
 }
 
 static void future_init(weft_future *f, struct weft__executor *owner,

@@ -5,9 +5,11 @@
  * The loop knows nothing of coroutines. It offers three sources of events
  * to the scheduler above it (src/coro), all handled on the loop's own
  * thread:
- *   timers   weft__timer_arm / _disarm: a min-heap on the deadline (ties in
- *            arming order); fire() runs once the loop's cached clock has
- *            reached the deadline, so never early.
+ *   timers   weft__timer_arm / _disarm: a 4-ary min-heap on the deadline
+ *            (ties in arming order) whose slots hold the keys, so sifting
+ *            reads one array, not the timers scattered over their
+ *            coroutines' stacks; fire() runs once the loop's cached clock
+ *            has reached the deadline, so never early.
  *   fds      weft__loop_fd_arm(fd, events, rec): rec->ready(rec, revents)
  *            runs when epoll reports fd. Registrations are EPOLLONESHOT and
  *            re-armed per wait (MOD, then ADD if the kernel forgot the fd
@@ -32,10 +34,15 @@
 #include <stdint.h>
 
 struct weft__timer {
-	int64_t when;
-	uint64_t seq; /* arming order: ties fire first-armed first */
 	uint32_t idx; /* heap slot; UINT32_MAX while not armed */
 	void (*fire)(struct weft__timer *t);
+};
+
+/* A heap slot: the timer's key (deadline, arming order) and the timer. */
+struct weft__timer_slot {
+	int64_t when;
+	uint64_t seq; /* arming order: ties fire first-armed first */
+	struct weft__timer *t;
 };
 
 /* A wait on one fd: ready() runs on the loop thread with epoll's events. */
@@ -61,7 +68,7 @@ struct weft__loop {
 	_Atomic uint32_t notified; /* an eventfd write is pending */
 	_Atomic uint32_t posting;  /* posters inside weft__loop_post */
 	/* timers */
-	struct weft__timer **heap;
+	struct weft__timer_slot *heap;
 	uint32_t nheap, capheap;
 	uint64_t timer_seq;
 	/* fds */
