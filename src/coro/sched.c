@@ -433,8 +433,8 @@ void weft__sched_run(struct weft__sched *s)
 			run_one(s, c);
 		for (unsigned k = 0; k < START_BATCH && (c = dq_take(s)); k++)
 			weft__sched_start(s, c);
-		if (!s->rq_len && !atomic_load_explicit(&s->dq_len,
-							memory_order_relaxed) &&
+		if (!s->rq_len &&
+		    !atomic_load_explicit(&s->dq_len, memory_order_relaxed) &&
 		    (c = steal(s)))
 			weft__sched_start(s, c);
 		if (atomic_load(&rt->stopping) && !atomic_load(&rt->live))

@@ -160,7 +160,8 @@ static void future_dispose(weft_future *f)
 {
 	if (!fcache.keyed) {
 		pthread_once(&fcache_once, fcache_init);
-		if (!fcache_key_ok || pthread_setspecific(fcache_key, &fcache)) {
+		if (!fcache_key_ok ||
+		    pthread_setspecific(fcache_key, &fcache)) {
 			free(f);
 			return;
 		}
