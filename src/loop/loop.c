@@ -1,6 +1,7 @@
 /*
- * loop.c — the per-thread event loop: epoll, timer heap, fd table, inbox.
- * See loop.h for the contract.
+ * loop.c — the per-thread event loop: epoll, fd table, inbox, and the
+ * poll that runs them and the timers (timer.c). See loop.h for the
+ * contract.
  */
 #include "loop/loop.h"
 
@@ -53,119 +54,9 @@ void weft__loop_destroy(struct weft__loop *l)
 		weft__yield();
 	close(l->evfd);
 	close(l->epfd);
-	free(l->heap);
+	weft__timers_free(l);
 	free(l->fds);
-	l->heap = NULL;
 	l->fds = NULL;
-}
-
-/* ---- timers: a 4-ary min-heap on (when, seq), keys in the slots ---- */
-
-/*
- * Four children a node: half the depth of a binary heap, and a node's
- * children are adjacent slots (96 bytes), so a sift down reads about one
- * cache line per level and writes back only the moved timers' idx.
- */
-#define ARITY 4
-
-static inline bool before(const struct weft__timer_slot *a,
-			  const struct weft__timer_slot *b)
-{
-	return a->when < b->when || (a->when == b->when && a->seq < b->seq);
-}
-
-static inline void heap_set(struct weft__loop *l, uint32_t i,
-			    const struct weft__timer_slot *e)
-{
-	l->heap[i] = *e;
-	e->t->idx = i;
-}
-
-static void sift_up(struct weft__loop *l, uint32_t i)
-{
-	struct weft__timer_slot e = l->heap[i];
-
-	while (i > 0) {
-		uint32_t p = (i - 1) / ARITY;
-
-		if (!before(&e, &l->heap[p]))
-			break;
-		heap_set(l, i, &l->heap[p]);
-		i = p;
-	}
-	heap_set(l, i, &e);
-}
-
-static void sift_down(struct weft__loop *l, uint32_t i)
-{
-	struct weft__timer_slot e = l->heap[i];
-
-	for (;;) {
-		uint32_t c = ARITY * i + 1, end = c + ARITY, m = c;
-
-		if (c >= l->nheap)
-			break;
-		if (end > l->nheap)
-			end = l->nheap;
-		for (uint32_t k = c + 1; k < end; k++)
-			if (before(&l->heap[k], &l->heap[m]))
-				m = k;
-		if (!before(&l->heap[m], &e))
-			break;
-		heap_set(l, i, &l->heap[m]);
-		i = m;
-	}
-	heap_set(l, i, &e);
-}
-
-int weft__timer_arm(struct weft__loop *l, struct weft__timer *t, int64_t when)
-{
-	if (weft__timer_armed(t))
-		weft__timer_disarm(l, t);
-	if (l->nheap == l->capheap) {
-		uint32_t cap = l->capheap ? l->capheap * 2 : 64;
-		struct weft__timer_slot *h = realloc(l->heap, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		l->heap = h;
-		l->capheap = cap;
-	}
-	l->heap[l->nheap] =
-		(struct weft__timer_slot){ when, l->timer_seq++, t };
-	sift_up(l, l->nheap++);
-	return 0;
-}
-
-void weft__timer_disarm(struct weft__loop *l, struct weft__timer *t)
-{
-	uint32_t i = t->idx;
-
-	if (i == UINT32_MAX)
-		return;
-	t->idx = UINT32_MAX;
-	if (i == --l->nheap)
-		return;
-	l->heap[i] = l->heap[l->nheap];
-	if (i > 0 && before(&l->heap[i], &l->heap[(i - 1) / ARITY]))
-		sift_up(l, i);
-	else
-		sift_down(l, i);
-}
-
-int64_t weft__loop_next_timer(const struct weft__loop *l)
-{
-	return l->nheap ? l->heap[0].when : -1;
-}
-
-static void fire_timers(struct weft__loop *l)
-{
-	while (l->nheap && l->heap[0].when <= l->now) {
-		struct weft__timer *t = l->heap[0].t;
-
-		weft__timer_disarm(l, t);
-		t->fire(t);
-	}
 }
 
 /* ---- fds ---- */
@@ -373,9 +264,9 @@ int weft__loop_poll(struct weft__loop *l, bool block,
 	int n;
 
 	/* The clock is read only when a timer or a sleep needs it. */
-	if (l->nheap || block) {
+	if (weft__timers_any(l) || block) {
 		l->now = weft_now();
-		fire_timers(l);
+		weft__timers_fire(l);
 	}
 	if (block) {
 		int64_t next = weft__loop_next_timer(l);
@@ -400,7 +291,7 @@ int weft__loop_poll(struct weft__loop *l, bool block,
 	atomic_store_explicit(&l->sleeping, 0, memory_order_relaxed);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	if (n || l->nheap)
+	if (n || weft__timers_any(l))
 		l->now = weft_now();
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 == EVFD_TAG) {
@@ -414,6 +305,6 @@ int weft__loop_poll(struct weft__loop *l, bool block,
 		}
 		fd_event(l, (int)evs[i].data.u64, evs[i].events);
 	}
-	fire_timers(l);
+	weft__timers_fire(l);
 	return 0;
 }

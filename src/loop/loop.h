@@ -1,15 +1,13 @@
 /*
- * loop.h — one event loop per thread (private): epoll, a timer heap, an
+ * loop.h — one event loop per thread (private): epoll, timers, an
  * fd table, and the cross-thread inbox.
  *
  * The loop knows nothing of coroutines. It offers three sources of events
  * to the scheduler above it (src/coro), all handled on the loop's own
  * thread:
- *   timers   weft__timer_arm / _disarm: a 4-ary min-heap on the deadline
- *            (ties in arming order) whose slots hold the keys, so sifting
- *            reads one array, not the timers scattered over their
- *            coroutines' stacks; fire() runs once the loop's cached clock
- *            has reached the deadline, so never early.
+ *   timers   weft__timer_arm / _disarm (timer.c): fire() runs once the
+ *            loop's cached clock has reached the deadline, so never early;
+ *            ties fire in arming order.
  *   fds      weft__loop_fd_arm(fd, events, rec): rec->ready(rec, revents)
  *            runs when epoll reports fd. Registrations are EPOLLONESHOT and
  *            re-armed per wait (MOD, then ADD if the kernel forgot the fd
@@ -34,15 +32,33 @@
 #include <stdint.h>
 
 struct weft__timer {
-	uint32_t idx; /* heap slot; UINT32_MAX while not armed */
+	uint32_t idx; /* where it is armed (timer.c); UINT32_MAX: not armed */
 	void (*fire)(struct weft__timer *t);
 };
 
-/* A heap slot: the timer's key (deadline, arming order) and the timer. */
+/* A timer's place: its key (deadline, arming order) and the timer. */
 struct weft__timer_slot {
 	int64_t when;
 	uint64_t seq; /* arming order: ties fire first-armed first */
 	struct weft__timer *t;
+};
+
+/*
+ * A run: a ring of slots whose deadlines never decrease in arming order
+ * (t == NULL: disarmed). timer.c keeps a few, and a 4-ary heap.
+ */
+struct weft__timer_run {
+	struct weft__timer_slot *slot;
+	uint32_t head, len, cap, dead;
+};
+
+#define WEFT__TIMER_RUNS 4
+
+struct weft__timers {
+	struct weft__timer_run run[WEFT__TIMER_RUNS];
+	struct weft__timer_slot *heap;
+	uint32_t nheap, capheap;
+	uint64_t seq;
 };
 
 /* A wait on one fd: ready() runs on the loop thread with epoll's events. */
@@ -67,10 +83,7 @@ struct weft__loop {
 	_Atomic uint32_t sleeping; /* in epoll_wait or about to be */
 	_Atomic uint32_t notified; /* an eventfd write is pending */
 	_Atomic uint32_t posting;  /* posters inside weft__loop_post */
-	/* timers */
-	struct weft__timer_slot *heap;
-	uint32_t nheap, capheap;
-	uint64_t timer_seq;
+	struct weft__timers timers;
 	/* fds */
 	struct weft__fdslot *fds;
 	uint32_t nfds;	   /* table size */
@@ -103,6 +116,18 @@ int weft__timer_arm(struct weft__loop *l, struct weft__timer *t, int64_t when);
 void weft__timer_disarm(struct weft__loop *l, struct weft__timer *t);
 /* Deadline of the next timer, or -1 if none. */
 int64_t weft__loop_next_timer(const struct weft__loop *l);
+/* For the loop: any timer armed; fire the due ones; free it all. */
+static inline bool weft__timers_any(const struct weft__loop *l)
+{
+	const struct weft__timers *ts = &l->timers;
+	uint32_t n = ts->nheap;
+
+	for (int i = 0; i < WEFT__TIMER_RUNS; i++)
+		n |= ts->run[i].len;
+	return n != 0;
+}
+void weft__timers_fire(struct weft__loop *l);
+void weft__timers_free(struct weft__loop *l);
 
 /* ---- fds (loop thread only) ---- */
 
