@@ -851,6 +851,84 @@ static void two_loops_spread_never_migrate(void **state)
 	assert_true(tids[0] != 0 && tids[1] != 0 && tids[0] != tids[1]);
 }
 
+/*
+ * weft-life's shape: generations of thousands of children spawned into a
+ * group in one burst, on two loops. Every child runs exactly once a round
+ * (each sleeps a little, some past others, so both the timers' runs and
+ * their heap are used); the other loop took whole batches from the
+ * spawner's deque; futures and packed stacks freed on one loop and made
+ * on the other moved between them in whole chains. A round whose child
+ * fails cancels the rest: each child then ran once or never, and the
+ * group reports the failure.
+ */
+#define FAN_N 4000
+static _Atomic uint32_t fan_runs[FAN_N];
+
+static int fan_child(void *arg, void **res)
+{
+	uintptr_t i = U(arg) % FAN_N;
+	int rc;
+
+	(void)res;
+	atomic_fetch_add(&fan_runs[i], 1);
+	rc = weft_sleep((int64_t)(i % 7) * 30 * WEFT_USEC);
+	if (rc)
+		return rc;
+	return U(arg) >= FAN_N && i == FAN_N / 2 ? -EIO : 0;
+}
+
+static int fan_main(void *arg, void **res)
+{
+	const weft_coro_opts small = { .stack_size = 16 * 1024,
+				       .stack_kind = WEFT_STACK_PACKED };
+	int rounds = (int)U(arg);
+
+	(void)res;
+	for (int r = 0; r < rounds; r++) {
+		bool failing = r == rounds - 1;
+		unsigned flags = failing ? WEFT_GROUP_CANCEL_ON_ERROR : 0;
+		weft_group *g;
+
+		CKEQ(weft_group_new(&g, flags), 0);
+		for (uintptr_t i = 0; i < FAN_N; i++)
+			CKEQ(weft_group_spawn(g, NULL, fan_child,
+					      V(i + (failing ? FAN_N : 0)),
+					      &small),
+			     0);
+		CKEQ(weft_group_wait(g, WEFT_FOREVER), failing ? -EIO : 0);
+		CKEQ(weft_group_free(g), failing ? -EIO : 0);
+		for (int i = 0; i < FAN_N; i++) {
+			uint32_t n = atomic_exchange(&fan_runs[i], 0);
+
+			if (failing)
+				CK(n <= 1);
+			else
+				CKEQ(n, 1);
+		}
+	}
+	return 0;
+}
+
+static void fan_out_generations(void **state)
+{
+	uint64_t steals = weft__coro_steals();
+	uint64_t fmoves = weft__future_depot_moves();
+	uint64_t smoves = weft__stack_chain_moves();
+	int rounds = STRESS(12, 3);
+
+	(void)state;
+	assert_int_equal(weft_run(fan_main, V(rounds), NULL, &one_loop), 0);
+	assert_true(co_ok());
+	if (seeded())
+		return; /* one loop: nothing to steal or move */
+	assert_int_equal(weft_run(fan_main, V(rounds), NULL, &two_loops), 0);
+	assert_true(co_ok());
+	/* The paths this test is for were taken. */
+	assert_true(weft__coro_steals() > steals);
+	assert_true(weft__future_depot_moves() > fmoves);
+	assert_true(weft__stack_chain_moves() > smoves);
+}
+
 /* ---- sleep and to_thread ---- */
 
 static _Atomic int ticks, ticks_while_blocked;
@@ -931,6 +1009,7 @@ int main(void)
 		LEAK_CHECKED(waker_outlives_run),
 		LEAK_CHECKED(seeded_replay),
 		LEAK_CHECKED(two_loops_spread_never_migrate),
+		LEAK_CHECKED(fan_out_generations),
 		LEAK_CHECKED(to_thread),
 		LEAK_CHECKED(thread_sleep),
 	};

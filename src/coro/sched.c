@@ -20,11 +20,16 @@
 
 _Thread_local struct weft__sched *weft__sched_current;
 
-static _Atomic uint64_t double_kicks;
+static _Atomic uint64_t double_kicks, steals;
 
 uint64_t weft__coro_double_kicks(void)
 {
 	return atomic_load(&double_kicks);
+}
+
+uint64_t weft__coro_steals(void)
+{
+	return atomic_load_explicit(&steals, memory_order_relaxed);
 }
 
 /* ---- the run queue (loop thread only) ---- */
@@ -227,6 +232,7 @@ static struct weft__coro *steal(struct weft__sched *s)
 
 		if (!n)
 			continue;
+		atomic_fetch_add_explicit(&steals, 1, memory_order_relaxed);
 		for (uint32_t i = 0; i + 1 < n; i++)
 			if (weft__sched_push_new(s, batch[i]))
 				weft__sched_start(s, batch[i]);

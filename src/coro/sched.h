@@ -150,5 +150,7 @@ extern const struct weft__park_ops weft__coro_park_ops;
 
 /* Test hook: kicks that found their coroutine already queued (must be 0). */
 uint64_t weft__coro_double_kicks(void);
+/* Test hook: batches stolen from another loop's unstarted deque. */
+uint64_t weft__coro_steals(void);
 
 #endif /* WEFT_CORO_SCHED_H */

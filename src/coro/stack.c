@@ -239,6 +239,13 @@ static void packed_release(void *lo, size_t size, bool drop)
 	pthread_mutex_unlock(&packed_lock);
 }
 
+static _Atomic uint64_t chain_moves; /* a test hook */
+
+uint64_t weft__stack_chain_moves(void)
+{
+	return atomic_load_explicit(&chain_moves, memory_order_relaxed);
+}
+
 /* A full bucket's chain to the shared list (lost if no memory for it). */
 static void packed_give_chain(size_t size, struct node *chain)
 {
@@ -249,6 +256,8 @@ static void packed_give_chain(size_t size, struct node *chain)
 	if (fl) {
 		chain->chain = fl->chains;
 		fl->chains = chain;
+		atomic_fetch_add_explicit(&chain_moves, 1,
+					  memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&packed_lock);
 }
@@ -264,6 +273,8 @@ static struct node *packed_take_chain(size_t size)
 	if (fl && fl->chains) {
 		chain = fl->chains;
 		fl->chains = chain->chain;
+		atomic_fetch_add_explicit(&chain_moves, 1,
+					  memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&packed_lock);
 	return chain;

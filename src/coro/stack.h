@@ -22,6 +22,7 @@
 #define WEFT_CORO_STACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum { WEFT__STACK_GUARDED = 0, WEFT__STACK_PACKED = 1 };
 
@@ -41,5 +42,8 @@ int weft__stack_get(struct weft__stack *s, size_t size, int kind);
 
 /* Give a stack back to this thread's pool. */
 void weft__stack_put(struct weft__stack *s);
+
+/* Test hook: whole chains of PACKED stacks moved between threads. */
+uint64_t weft__stack_chain_moves(void);
 
 #endif /* WEFT_CORO_STACK_H */

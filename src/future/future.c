@@ -130,19 +130,40 @@ static void fcache_init(void)
 static _Atomic uint32_t depot_lock;
 static _Atomic(weft_future *) depot; /* read unlocked only as a hint */
 static unsigned depot_chains;
+static _Atomic uint64_t depot_moves; /* chains in and out: a test hook */
+
+uint64_t weft__future_depot_moves(void)
+{
+	return atomic_load_explicit(&depot_moves, memory_order_relaxed);
+}
 #define DEPOT_MAX 64 /* chains kept; beyond, they are freed */
+
+/* The thread-exit drain is registered (once): else cache nothing. */
+static bool fcache_register(void)
+{
+	if (!fcache.keyed) {
+		pthread_once(&fcache_once, fcache_init);
+		if (!fcache_key_ok || pthread_setspecific(fcache_key, &fcache))
+			return false;
+		fcache.keyed = true;
+	}
+	return true;
+}
 
 static weft_future *future_alloc(void)
 {
 	weft_future *f = fcache.head;
 
-	if (!f && atomic_load_explicit(&depot, memory_order_relaxed)) {
+	if (!f && atomic_load_explicit(&depot, memory_order_relaxed) &&
+	    fcache_register()) {
 		weft__spin_lock(&depot_lock);
 		f = atomic_load_explicit(&depot, memory_order_relaxed);
 		if (f) {
 			atomic_store_explicit(&depot, f->arg,
 					      memory_order_relaxed);
 			depot_chains--;
+			atomic_fetch_add_explicit(&depot_moves, 1,
+						  memory_order_relaxed);
 		}
 		weft__spin_unlock(&depot_lock);
 		if (f)
@@ -158,14 +179,9 @@ static weft_future *future_alloc(void)
 
 static void future_dispose(weft_future *f)
 {
-	if (!fcache.keyed) {
-		pthread_once(&fcache_once, fcache_init);
-		if (!fcache_key_ok ||
-		    pthread_setspecific(fcache_key, &fcache)) {
-			free(f);
-			return;
-		}
-		fcache.keyed = true;
+	if (!fcache_register()) {
+		free(f);
+		return;
 	}
 	if (fcache.n == CACHE_MAX) {
 		/* Full: the chain goes to the depot, f starts a new one. */
@@ -179,6 +195,8 @@ static void future_dispose(weft_future *f)
 					      memory_order_relaxed);
 			depot_chains++;
 			chain = NULL;
+			atomic_fetch_add_explicit(&depot_moves, 1,
+						  memory_order_relaxed);
 		}
 		weft__spin_unlock(&depot_lock);
 		chain_free(chain);

@@ -128,6 +128,9 @@ void weft__future_run_claimed(weft_future *f, int fail, bool drop);
  * until no cancel_running() call on it is in flight. Takes the lock once.
  */
 void weft__future_quiesce(weft_future *f);
+
+/* Test hook: whole chains of freed futures moved through the depot. */
+uint64_t weft__future_depot_moves(void);
 /*
  * PENDING -> CANCELLED, giving back the owner's reference in every case
  * (also when f was claimed or cancelled by someone else first). true if
