@@ -404,7 +404,13 @@ async def simulate_async(grid):
     for y in range(grid.height):
         for x in range(grid.width):
             tasks.append(step_cell_async(y, x, grid.get, next_grid.set))
-    await asyncio.gather(*tasks)  # fan-out and fan-in
+    # fan-out and fan-in; with --io tcp every task is let finish (each is
+    # bounded by its 10 s limits) and the first error raised after, so
+    # that none fails unseen while asyncio.run cancels the rest
+    results = await asyncio.gather(*tasks, return_exceptions=bool(SERVER))
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
     return next_grid
 
 
