@@ -20,7 +20,24 @@ Written from the book's description, one function per model:
 game_logic does the I/O the book leaves as a comment: time.sleep(s) in the
 thread models, await asyncio.sleep(s) in asyncio; --io-ms 0 does none.
 
+--io tcp --server HOST:PORT makes it a real round trip instead, to a
+rules server (weft-life --serve; docs/weft-life-protocol.md): request
+"S N\n" (state, live neighbours), reply "*\n" or "-\n", anything else an
+error. Connections, as weft-life's models keep them:
+  thread models  one persistent connection per thread that runs
+                 game_logic (threading.local), opened on first use: serial
+                 one, threads one per cell's thread (closed when the
+                 thread ends), queue one per game_logic worker (5), pool10
+                 / pool100 one per pool thread (weft: one per worker)
+  asyncio        one asyncio.open_connection per step_cell coroutine, i.e.
+                 per cell per generation (weft's coro model: one per
+                 coroutine), closed when it ends
+Every connect and reply has a 10 s limit; a bad or missing reply, a
+refused or reset connection or a timeout ends the run with an error
+(exit 1), never a hang.
+
   life_book.py --model M --size RxC --generations N --io-ms F --seed N
+               [--io sleep|tcp --server HOST:PORT]
 
 prints one JSON line:
   {"model": M, "rows": R, "cols": C, "generations": N, "io_ms": F,
@@ -29,7 +46,9 @@ where str(grid) is the book's Grid.__str__ (rows of '*'/'-', each ending
 in '\\n') and T is the wall time of the N generations / N (queue workers
 and the pool are started before the clock and stopped after it).
 If the system cannot start a thread (threads model), it prints
-  {"model": M, ..., "error": "..."} and exits with status 3.
+  {"model": M, ..., "error": "..."} and exits with status 3; a tcp error
+prints the same with exit status 1. With --io tcp, "io" is "tcp" and
+io_ms is 0.
 
 The start grid (the same in life_go.go and weft-life's --seed):
   seed 0: empty, with the book's glider at the top-left:
@@ -45,7 +64,9 @@ import argparse
 import asyncio
 import hashlib
 import json
+import socket
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from queue import Queue
@@ -55,6 +76,60 @@ ALIVE = '*'
 EMPTY = '-'
 
 IO_SECONDS = 0.0  # set from --io-ms
+SERVER = None  # (host, port) with --io tcp
+TCP_TIMEOUT = 10.0  # seconds, any connect or reply
+
+
+class LifeIOError(Exception):
+    """The rules server's round trip failed (bad reply, hung up, ...)."""
+
+
+# ---- --io tcp: the round trip, thread side ----
+
+_local = threading.local()
+_conns = []  # every thread's connection, to close at the end
+_conns_lock = Lock()
+
+
+def check_reply(reply):
+    if reply not in (b'*\n', b'-\n'):
+        raise LifeIOError('bad reply from the rules server: %r' % reply)
+    return reply[:1].decode()
+
+
+def tcp_round_trip(state, neighbors):
+    """One request and its reply on this thread's own connection."""
+    sock = getattr(_local, 'sock', None)
+    if sock is None:
+        sock = socket.create_connection(SERVER, timeout=TCP_TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _local.sock = sock
+        with _conns_lock:
+            _conns.append(sock)
+    sock.sendall(('%s %d\n' % (state, neighbors)).encode())
+    reply = b''
+    while len(reply) < 2:
+        chunk = sock.recv(2 - len(reply))
+        if not chunk:
+            raise LifeIOError('the rules server hung up (after %r)' % reply)
+        reply += chunk
+    return check_reply(reply)
+
+
+def close_thread_conn():
+    sock = getattr(_local, 'sock', None)
+    if sock is not None:
+        _local.sock = None
+        with _conns_lock:
+            _conns.remove(sock)
+        sock.close()
+
+
+def close_all_conns():
+    with _conns_lock:
+        for sock in _conns:
+            sock.close()
+        _conns.clear()
 
 
 class Grid:
@@ -112,6 +187,8 @@ def rule(state, neighbors):
 
 
 def game_logic(state, neighbors):
+    if SERVER:
+        return tcp_round_trip(state, neighbors)  # the server's answer
     next_state = rule(state, neighbors)
     if IO_SECONDS > 0:
         time.sleep(IO_SECONDS)  # the blocking I/O the book leaves as a comment
@@ -140,14 +217,30 @@ class ThreadLimit(Exception):
     pass
 
 
+def step_cell_thread(y, x, get, set, errors):
+    """--io tcp: step_cell in its own thread, whose connection ends with
+    it; an error is kept for the fan-in (a Thread would only print it)."""
+    try:
+        step_cell(y, x, get, set)
+    except Exception as e:
+        errors.append(e)
+    finally:
+        close_thread_conn()
+
+
 def simulate_threaded(grid):
     next_grid = LockingGrid(grid.height, grid.width)
     threads = []
+    errors = []
     try:
         for y in range(grid.height):
             for x in range(grid.width):
-                t = Thread(target=step_cell,
-                           args=(y, x, grid.get, next_grid.set))
+                if SERVER:
+                    t = Thread(target=step_cell_thread,
+                               args=(y, x, grid.get, next_grid.set, errors))
+                else:
+                    t = Thread(target=step_cell,
+                               args=(y, x, grid.get, next_grid.set))
                 t.start()  # fan-out
                 threads.append(t)
     except RuntimeError as e:  # "can't start new thread"
@@ -157,6 +250,8 @@ def simulate_threaded(grid):
                           f'{grid.height * grid.width})') from e
     for t in threads:
         t.join()  # fan-in
+    if errors:
+        raise errors[0]
     return next_grid
 
 
@@ -271,7 +366,26 @@ def simulate_pool(pool, grid):
 
 # ---- item 60: asyncio ----
 
+async def tcp_round_trip_async(state, neighbors):
+    """One request and its reply on a connection of this coroutine's own."""
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(*SERVER), TCP_TIMEOUT)
+    try:
+        writer.write(('%s %d\n' % (state, neighbors)).encode())
+        try:
+            reply = await asyncio.wait_for(reader.readexactly(2), TCP_TIMEOUT)
+        except asyncio.IncompleteReadError as e:
+            raise LifeIOError('the rules server hung up (after %r)'
+                              % e.partial) from None
+        return check_reply(reply)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
 async def game_logic_async(state, neighbors):
+    if SERVER:
+        return await tcp_round_trip_async(state, neighbors)
     next_state = rule(state, neighbors)
     if IO_SECONDS > 0:
         await asyncio.sleep(IO_SECONDS)  # the I/O, awaited
@@ -290,7 +404,13 @@ async def simulate_async(grid):
     for y in range(grid.height):
         for x in range(grid.width):
             tasks.append(step_cell_async(y, x, grid.get, next_grid.set))
-    await asyncio.gather(*tasks)  # fan-out and fan-in
+    # fan-out and fan-in; with --io tcp every task is let finish (each is
+    # bounded by its 10 s limits) and the first error raised after, so
+    # that none fails unseen while asyncio.run cancels the rest
+    results = await asyncio.gather(*tasks, return_exceptions=bool(SERVER))
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
     return next_grid
 
 
@@ -374,6 +494,10 @@ def main():
     ap.add_argument('--generations', type=int, default=5)
     ap.add_argument('--io-ms', type=float, default=1.0)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--io', choices=('sleep', 'tcp'), default='sleep',
+                    help='game_logic sleeps --io-ms, or asks --server')
+    ap.add_argument('--server', metavar='HOST:PORT',
+                    help='the rules server for --io tcp (weft-life --serve)')
     ap.add_argument('--print', action='store_true',
                     help='also print the final grid to stderr')
     a = ap.parse_args()
@@ -382,9 +506,21 @@ def main():
         ap.error('--generations >= 1, --io-ms >= 0, --seed >= 0')
     if a.seed == 0 and (rows < 3 or cols < 5):
         ap.error('seed 0 (the glider) needs at least 3x5')
+    global SERVER
+    if (a.io == 'tcp') != bool(a.server):
+        ap.error('--io tcp and --server HOST:PORT go together')
+    if a.server:
+        host, _, port = a.server.rpartition(':')
+        host = host[1:-1] if host.startswith('[') else host
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            ap.error('--server HOST:PORT, not %r' % a.server)
+        SERVER = (host, int(port))
+        a.io_ms = 0.0
     IO_SECONDS = a.io_ms / 1000.0
     out = {'model': a.model, 'rows': rows, 'cols': cols,
            'generations': a.generations, 'io_ms': a.io_ms, 'seed': a.seed}
+    if SERVER:
+        out['io'] = 'tcp'
     grid = start_grid(rows, cols, a.seed)
     try:
         grid, secs = run(a.model, grid, a.generations)
@@ -392,6 +528,14 @@ def main():
         out['error'] = str(e)
         print(json.dumps(out), flush=True)
         return 3
+    except (OSError, LifeIOError, SimulationError, asyncio.TimeoutError) as e:
+        if isinstance(e, SimulationError) and e.__cause__ is not None:
+            e = e.__cause__
+        out['error'] = 'tcp: %s: %s' % (type(e).__name__, e)
+        print(json.dumps(out), flush=True)
+        return 1
+    finally:
+        close_all_conns()
     text = str(grid)
     if a.print:
         sys.stderr.write(text)

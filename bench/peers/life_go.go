@@ -19,6 +19,15 @@
 // row-major, alive iff (s>>33)%3 == 0.
 // --model serial runs the same cells one after another (a reference).
 // GOMAXPROCS is Go's default (the number of cores) unless set.
+//
+// -io tcp -server HOST:PORT: game_logic is a real round trip to a rules
+// server (weft-life --serve; docs/weft-life-protocol.md) instead of the
+// sleep: request "S N\n", reply "*\n" or "-\n", anything else an error.
+// Each goroutine, i.e. each cell of each generation, dials its own
+// connection and closes it when done (as weft-life's coro model gives each
+// coroutine its own); serial keeps one connection. Every dial and reply has
+// a 10 s deadline; a bad or missing reply, a refused connection or a
+// timeout prints {"model": ..., "error": "..."} and exits 1, never hangs.
 package main
 
 import (
@@ -27,6 +36,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -81,6 +92,54 @@ func countNeighbors(g *grid, y, x int) int {
 
 var ioDelay time.Duration
 
+// -io tcp
+var (
+	server     string // HOST:PORT, "" without tcp
+	tcpTimeout = 10 * time.Second
+	tcpErr     error
+	tcpErrOnce sync.Once
+)
+
+func dial() (net.Conn, error) {
+	return net.DialTimeout("tcp", server, tcpTimeout) // TCP_NODELAY: Go's default
+}
+
+// roundTrip asks the rules server on c for a cell's next state.
+func roundTrip(c net.Conn, state byte, neighbors int) (byte, error) {
+	c.SetDeadline(time.Now().Add(tcpTimeout))
+	if _, err := c.Write([]byte{state, ' ', byte('0' + neighbors), '\n'}); err != nil {
+		return 0, err
+	}
+	var reply [2]byte
+	if n, err := io.ReadFull(c, reply[:]); err != nil {
+		return 0, fmt.Errorf("reply %q: %w", reply[:n], err)
+	}
+	if (reply[0] != alive && reply[0] != empty) || reply[1] != '\n' {
+		return 0, fmt.Errorf("bad reply from the rules server: %q", reply[:])
+	}
+	return reply[0], nil
+}
+
+func setTCPErr(err error) { tcpErrOnce.Do(func() { tcpErr = err }) }
+
+// stepCellTCP: one cell, its round trip on c (nil: a connection of its own).
+func stepCellTCP(cur, next *grid, y, x int, c net.Conn) {
+	if c == nil {
+		var err error
+		if c, err = dial(); err != nil {
+			setTCPErr(err)
+			return
+		}
+		defer c.Close()
+	}
+	s, err := roundTrip(c, cur.get(y, x), countNeighbors(cur, y, x))
+	if err != nil {
+		setTCPErr(err)
+		return
+	}
+	next.set(y, x, s)
+}
+
 func gameLogic(state byte, neighbors int) byte {
 	next := state
 	if state == alive {
@@ -108,7 +167,11 @@ func simulateGoroutines(cur *grid) *grid {
 		for x := 0; x < cur.cols; x++ {
 			go func(y, x int) { // fan-out
 				defer wg.Done()
-				stepCell(cur, next, y, x)
+				if server != "" {
+					stepCellTCP(cur, next, y, x, nil)
+				} else {
+					stepCell(cur, next, y, x)
+				}
 			}(y, x)
 		}
 	}
@@ -116,11 +179,17 @@ func simulateGoroutines(cur *grid) *grid {
 	return next
 }
 
+var serialConn net.Conn // -io tcp, serial: one connection for the run
+
 func simulateSerial(cur *grid) *grid {
 	next := newGrid(cur.rows, cur.cols)
 	for y := 0; y < cur.rows; y++ {
 		for x := 0; x < cur.cols; x++ {
-			stepCell(cur, next, y, x)
+			if server != "" {
+				stepCellTCP(cur, next, y, x, serialConn)
+			} else {
+				stepCell(cur, next, y, x)
+			}
 		}
 	}
 	return next
@@ -157,6 +226,8 @@ func main() {
 	gens := flag.Int("generations", 5, "generations")
 	ioMs := flag.Float64("io-ms", 1, "game_logic's sleep in ms (0: none)")
 	seed := flag.Uint64("seed", 0, "start grid (0: the book's glider)")
+	ioKind := flag.String("io", "sleep", "sleep (-io-ms) or tcp (-server)")
+	flag.StringVar(&server, "server", "", "HOST:PORT of the rules server for -io tcp")
 	flag.Parse()
 	var rows, cols int
 	if n, err := fmt.Sscanf(strings.ToLower(*size), "%dx%d", &rows, &cols); n != 2 || err != nil || rows < 1 || cols < 1 {
@@ -176,13 +247,47 @@ func main() {
 	default:
 		fail("--model goroutines|serial, not %q", *model)
 	}
+	if (*ioKind == "tcp") != (server != "") || (*ioKind != "tcp" && *ioKind != "sleep") {
+		fail("-io sleep, or -io tcp with -server HOST:PORT")
+	}
+	if server != "" {
+		if _, _, err := net.SplitHostPort(server); err != nil {
+			// HOST:PORT as weft-life prints it: an IPv6 host without brackets
+			i := strings.LastIndex(server, ":")
+			if i <= 0 {
+				fail("-server HOST:PORT, not %q", server)
+			}
+			server = net.JoinHostPort(strings.Trim(server[:i], "[]"), server[i+1:])
+		}
+		*ioMs = 0
+	}
 	ioDelay = time.Duration(*ioMs * float64(time.Millisecond))
 	g := startGrid(rows, cols, *seed)
+	if server != "" && *model == "serial" {
+		c, err := dial()
+		if err != nil {
+			setTCPErr(err)
+		} else {
+			serialConn = c
+			defer c.Close()
+		}
+	}
 	t0 := time.Now()
-	for i := 0; i < *gens; i++ {
+	for i := 0; i < *gens && tcpErr == nil; i++ {
 		g = sim(g)
 	}
 	secs := time.Since(t0).Seconds()
+	if tcpErr != nil {
+		out, _ := json.Marshal(struct {
+			Model string `json:"model"`
+			Rows  int    `json:"rows"`
+			Cols  int    `json:"cols"`
+			Io    string `json:"io"`
+			Error string `json:"error"`
+		}{*model, rows, cols, "tcp", "tcp: " + tcpErr.Error()})
+		fmt.Println(string(out))
+		os.Exit(1)
+	}
 	sum := sha256.Sum256([]byte(g.String()))
 	out, _ := json.Marshal(struct {
 		Model       string  `json:"model"`

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define LIFE_ALIVE '*'
 #define LIFE_EMPTY '-'
@@ -100,6 +101,24 @@ struct life_server;
 int life_server_start(struct life_server **sp, const char *host, int port);
 int life_server_port(const struct life_server *s);
 void life_server_stop(struct life_server *s); /* closes it, joins its thread */
+
+/*
+ * weft-life --serve: the rules server alone, for other programs to share.
+ * Listens on host:port, writes the bound address ("HOST:PORT", numeric)
+ * as one line to out and flushes it, then serves until end of file on
+ * stdin (or stdin closed or failing), SIGTERM or SIGINT; then stops the
+ * server (every connection closed) and returns 0. Before serving: the
+ * listen error (-EADDRNOTAVAIL, -EADDRINUSE, -EACCES, -EINVAL ...), or
+ * -EBADF when stdin is not open.
+ */
+int life_serve(const char *host, int port, FILE *out);
+
+/*
+ * Parse "HOST:PORT" (split at the last ':'; "[::1]:PORT" too) into host
+ * and port, port in min_port..65535. 0 or -EINVAL.
+ */
+int life_addr_parse(const char *s, int min_port, char *host, size_t hostlen,
+		    int *port);
 
 /* The rules without I/O (what the server and the none mode answer). */
 char life_rule(char state, int neighbors);

@@ -79,6 +79,16 @@ static void usage(FILE *f)
 	      "                     '-'/'.' empty, '!' comments) or RLE "
 	      "(.rle)\n"
 	      "                     (its size, or placed top-left in --size)\n"
+	      "  --serve HOST:PORT  run only the rules server, for other "
+	      "programs to share\n"
+	      "                     (port 0: any free port). Prints the "
+	      "bound HOST:PORT\n"
+	      "                     as one line on stdout, then serves until "
+	      "end of file\n"
+	      "                     on stdin, SIGTERM or SIGINT, and exits 0. "
+	      "Takes no\n"
+	      "                     other option. A bad or unusable address: "
+	      "exit 2\n"
 	      "  --check            every model must reach the same grids; "
 	      "exit 1 if not\n"
 	      "  --watch            animate one model in the terminal "
@@ -119,7 +129,9 @@ static void usage(FILE *f)
 	      "\n"
 	      "Exit status: 0; 1 when a model failed or --check found a "
 	      "difference;\n"
-	      "2 for a bad option or pattern file (with a one-line message).\n",
+	      "2 for a bad option or pattern file (with a one-line message), "
+	      "or an\n"
+	      "address --serve cannot listen on.\n",
 	      f);
 }
 
@@ -338,9 +350,10 @@ static int print_columns(char **strs, int n)
 }
 
 struct opts {
-	const char *model, *size, *io, *server, *load;
+	const char *model, *size, *io, *server, *load, *serve;
 	long gens, workers, loops;
 	long long seed;
+	int given; /* options given, for --serve's "no other option" */
 	bool have_seed, check, watch, json, have_gens;
 };
 
@@ -435,6 +448,35 @@ static int default_run(void)
 	return agree ? 0 : 1;
 }
 
+/* --serve HOST:PORT: the rules server alone (life_serve, server.c). */
+static int serve(const struct opts *op)
+{
+	char host[256];
+	int port, rc;
+
+	if (op->given > 1)
+		return bad("--serve takes no other option%s%s", "", "");
+	if (life_addr_parse(op->serve, 0, host, sizeof(host), &port))
+		return bad("bad --serve '%s': expected HOST:PORT, PORT "
+			   "0..65535%s",
+			   op->serve, "");
+	rc = life_serve(host, port, stdout);
+	if (rc == 0)
+		return 0;
+	if (rc == -EBADF)
+		fprintf(stderr, "weft-life: --serve needs an open stdin (it "
+				"serves until end of file on it)\n");
+	else
+		fprintf(stderr, "weft-life: cannot serve on '%s': %s\n",
+			op->serve, weft_strerror(rc));
+	/* the address (or stdin) is the user's to fix; running out of
+	 * memory or threads is not */
+	return rc == -ENOMEM || rc == -EAGAIN || rc == -EMFILE ||
+			       rc == -ENFILE || rc == -EIO
+		       ? 1
+		       : USAGE_ERR;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts op = { .model = "all", .gens = 5 };
@@ -445,7 +487,7 @@ int main(int argc, char **argv)
 	const struct life_model *sel[NMODELS];
 	struct life_table t = { 0 };
 	struct run runs[NMODELS];
-	long rows = 5, cols = 9, port;
+	long rows = 5, cols = 9;
 	int nsel = 0, rc = 0, status = 0;
 	bool keep;
 	char err[512];
@@ -466,6 +508,7 @@ int main(int argc, char **argv)
 		eq = strchr(a, '=');
 		snprintf(name, sizeof(name), "%.*s",
 			 (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
+		op.given++;
 		if (!strcmp(name, "--check") || !strcmp(name, "--watch") ||
 		    !strcmp(name, "--json")) {
 			if (eq)
@@ -482,7 +525,7 @@ int main(int argc, char **argv)
 		    strcmp(name, "--generations") && strcmp(name, "--io") &&
 		    strcmp(name, "--server") && strcmp(name, "--workers") &&
 		    strcmp(name, "--loops") && strcmp(name, "--seed") &&
-		    strcmp(name, "--load"))
+		    strcmp(name, "--load") && strcmp(name, "--serve"))
 			return bad("unknown option '%s'%s", a, "");
 		if (eq)
 			v = eq + 1;
@@ -539,8 +582,12 @@ int main(int argc, char **argv)
 			op.have_seed = true;
 		} else if (!strcmp(name, "--load")) {
 			op.load = v;
+		} else if (!strcmp(name, "--serve")) {
+			op.serve = v;
 		}
 	}
+	if (op.serve)
+		return serve(&op);
 
 	/* the models asked for */
 	for (int m = 0; m < NMODELS; m++)
@@ -568,19 +615,13 @@ int main(int argc, char **argv)
 			   "(e.g. sleep:1ms) or tcp%s",
 			   op.io, "");
 	if (op.server) {
-		const char *colon = strrchr(op.server, ':');
-
 		if (io.kind != LIFE_IO_TCP)
 			return bad("--server needs --io tcp (not '%s')%s",
 				   op.io, "");
-		if (!colon || colon == op.server ||
-		    (size_t)(colon - op.server) >= sizeof(io.host) ||
-		    !parse_int(colon + 1, 1, 65535, &port))
+		if (life_addr_parse(op.server, 1, io.host, sizeof(io.host),
+				    &io.port))
 			return bad("bad --server '%s': expected HOST:PORT%s",
 				   op.server, "");
-		snprintf(io.host, sizeof(io.host), "%.*s",
-			 (int)(colon - op.server), op.server);
-		io.port = (int)port;
 	}
 	mo.workers = (int)op.workers;
 	mo.loops = (unsigned)op.loops;

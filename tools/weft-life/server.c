@@ -18,19 +18,27 @@
  * the loop's notify when the coroutine it woke has finished and weft_run
  * has freed that loop — TSan reports it (see the report with this work).
  * A wake-up through the kernel has no such window.
+ *
+ * life_serve (weft-life --serve) runs the same server alone, for peers to
+ * share: it prints the bound address and waits in poll() on its stdin
+ * and a signalfd until end of file on stdin, SIGTERM or SIGINT.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -254,4 +262,101 @@ void life_server_stop(struct life_server *s)
 	close(s->lfd);
 	weft_event_destroy(&s->started);
 	free(s);
+}
+
+/* The bound address as HOST:PORT (numeric host): 0 or -errno. */
+static int bound_addr(const struct life_server *s, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	const void *a;
+
+	if (getsockname(s->lfd, (struct sockaddr *)&ss, &sslen))
+		return -errno;
+	a = ss.ss_family == AF_INET6
+		    ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+		    : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+	if (!inet_ntop(ss.ss_family, a, host, sizeof(host)))
+		return -errno;
+	snprintf(buf, len, "%s:%d", host, s->port);
+	return 0;
+}
+
+/*
+ * Wait until stdin reaches end of file (or is closed, or fails) or
+ * SIGTERM/SIGINT arrives on sfd. Whatever stdin carries is read and
+ * dropped.
+ */
+static void wait_for_stop(int sfd)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = 0, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		char buf[512];
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p[1].revents) {
+			/* SIGTERM or SIGINT: taken, so that it is not
+			 * delivered (and kills us) when unblocked */
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) < 0) {
+				/* nothing else to do: stop anyway */
+			}
+			return;
+		}
+		if (p[0].revents & POLLNVAL)
+			return;
+		if (p[0].revents) {
+			ssize_t n = read(0, buf, sizeof(buf));
+
+			if (n == 0 ||
+			    (n < 0 && errno != EINTR && errno != EAGAIN))
+				return; /* end of file, or stdin failed */
+		}
+	}
+}
+
+int life_serve(const char *host, int port, FILE *out)
+{
+	struct life_server *s = NULL;
+	sigset_t set, old;
+	char addr[INET6_ADDRSTRLEN + 8];
+	int sfd, rc;
+
+	/* fd 0 must be open: it is how we are told to stop, and a closed
+	 * one would be reused by the listening socket */
+	if (fcntl(0, F_GETFD) < 0)
+		return -EBADF;
+	/* Blocked before the server thread starts, so that it inherits the
+	 * mask and the signals reach only the signalfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	rc = -pthread_sigmask(SIG_BLOCK, &set, &old);
+	if (rc)
+		return rc;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		rc = -errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return rc;
+	}
+	rc = life_server_start(&s, host, port);
+	if (rc == 0)
+		rc = bound_addr(s, addr, sizeof(addr));
+	if (rc == 0 && (fprintf(out, "%s\n", addr) < 0 || fflush(out)))
+		rc = -EIO;
+	if (rc == 0)
+		wait_for_stop(sfd);
+	if (s)
+		life_server_stop(s);
+	close(sfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }

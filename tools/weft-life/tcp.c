@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,6 +32,33 @@
  * life.h: the tests shorten it to see the timeout without waiting 10 s.
  */
 int64_t life_tcp_timeout_ns = 10 * WEFT_SEC;
+
+int life_addr_parse(const char *s, int min_port, char *host, size_t hostlen,
+		    int *port)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL, *h = s, *p;
+	size_t hl;
+	char *end;
+	long v;
+
+	if (!colon || colon == s)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (s[0] == '[' && colon[-1] == ']') /* [::1]:PORT */
+		h++, hl -= 2;
+	p = colon + 1;
+	if (hl == 0 || hl >= hostlen || memchr(h, ']', hl) ||
+	    !(*p >= '0' && *p <= '9'))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(p, &end, 10);
+	if (errno || *end || v < min_port || v > 65535)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	*port = (int)v;
+	return 0;
+}
 
 void life_conn_close(struct life_conn *c)
 {
