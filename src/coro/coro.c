@@ -269,10 +269,10 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 	weft__timer_init(&c->timer, timer_fired);
 	if (g && (rc = weft__group_adopt(g, c)))
 		goto undo;
-	atomic_fetch_add(&rt->live, 1);
+	weft__sched_count(&s->spawned);
 	rc = weft__sched_push_new(s, c);
 	if (rc) {
-		atomic_fetch_sub(&rt->live, 1);
+		weft__sched_count(&s->ended); /* never to start */
 		if (g)
 			weft__group_child_done(c, 0);
 		goto undo;

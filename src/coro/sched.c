@@ -314,10 +314,37 @@ static void wake_all_loops(struct weft__runtime *rt)
 		weft__loop_notify(&rt->loops[i].loop);
 }
 
+/*
+ * Every coroutine spawned has ended. Each loop counts the coroutines it
+ * spawned and those that ended on it, each count written by its own
+ * thread only (no line all loops fight over on every spawn and every
+ * end), all seq_cst. Ends are summed first: a coroutine alive then was
+ * counted as spawned before that, so the spawn sum read afterwards
+ * exceeds the end sum, and equal sums mean nothing was alive. After main
+ * has returned nothing new can appear, so that answer holds.
+ */
+static bool all_ended(struct weft__runtime *rt)
+{
+	uint64_t ended = 0, spawned = 0;
+
+	for (unsigned i = 0; i < rt->nloops; i++)
+		ended += atomic_load(&rt->loops[i].ended);
+	for (unsigned i = 0; i < rt->nloops; i++)
+		spawned += atomic_load(&rt->loops[i].spawned);
+	return ended == spawned;
+}
+
+/* This loop thread counts one it spawned or one that ended on it. */
+void weft__sched_count(_Atomic uint64_t *n)
+{
+	atomic_store(n, atomic_load_explicit(n, memory_order_relaxed) + 1);
+}
+
 /* One coroutine fewer (finished, or discarded before it started). */
 static void gone(struct weft__runtime *rt)
 {
-	if (atomic_fetch_sub(&rt->live, 1) == 1 && atomic_load(&rt->stopping))
+	weft__sched_count(&weft__sched_current->ended);
+	if (atomic_load(&rt->stopping) && all_ended(rt))
 		wake_all_loops(rt);
 }
 
@@ -402,8 +429,7 @@ static bool has_work(void *arg)
 
 	if (!weft__loop_inbox_empty(&s->loop) || s->rq_len)
 		return true;
-	if (atomic_load(&rt->stopping) &&
-	    (!s->stop_seen || !atomic_load(&rt->live)))
+	if (atomic_load(&rt->stopping) && (!s->stop_seen || all_ended(rt)))
 		return true;
 	for (unsigned i = 0; i < rt->nloops; i++)
 		if (atomic_load(&rt->loops[i].dq_len))
@@ -419,7 +445,9 @@ static bool has_work(void *arg)
  * loop a sleep and a wake-up, for every batch it steals). All loops
  * idle: sleep at once. True: there is work after all.
  */
+#ifndef IDLE_SPINS
 #define IDLE_SPINS 2000 /* pauses: about 10-50 us */
+#endif
 #define IDLE_SPIN_WINDOW (200 * WEFT_USEC)
 
 static bool idle_spin(struct weft__sched *s)
@@ -476,7 +504,7 @@ void weft__sched_run(struct weft__sched *s)
 		    !atomic_load_explicit(&s->dq_len, memory_order_relaxed) &&
 		    (c = steal(s)))
 			weft__sched_start(s, c);
-		if (atomic_load(&rt->stopping) && !atomic_load(&rt->live))
+		if (atomic_load(&rt->stopping) && all_ended(rt))
 			break;
 		block = !s->rq_len &&
 			!atomic_load_explicit(&s->dq_len, memory_order_relaxed);

@@ -75,6 +75,8 @@ struct weft__sched {
 	uint64_t rng;		    /* seeded mode's PRNG */
 	bool stop_seen;
 	unsigned id;
+	/* coroutines spawned here, and ended here (this thread writes) */
+	_Atomic uint64_t spawned, ended;
 	pthread_t thread;
 };
 
@@ -82,7 +84,6 @@ struct weft__runtime {
 	struct weft__executor ex;
 	struct weft__sched *loops;
 	unsigned nloops;
-	_Atomic uint64_t live;	   /* spawned and not finished */
 	_Atomic uint32_t stopping; /* main has returned */
 	_Atomic uint32_t idle;	   /* loops asleep with nothing to run */
 	uint64_t seed;		   /* nonzero: seeded order, one loop */
@@ -138,6 +139,8 @@ void weft__group_child_done(struct weft__coro *c, int rc);
  * queue), waking an idle loop that could steal it. 0 or -ENOMEM.
  */
 int weft__sched_push_new(struct weft__sched *s, struct weft__coro *c);
+/* A loop thread counts on its own counter (spawned or ended), seq_cst. */
+void weft__sched_count(_Atomic uint64_t *n);
 /* Ask a started coroutine to stop (any thread; see weft_future_cancel). */
 void weft__coro_cancel(struct weft__coro *c);
 /* The scheduler: run loop s until the runtime has stopped. */
