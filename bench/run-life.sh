@@ -92,7 +92,16 @@ FEWER = {
     ('weft serial', '50x50'): 2, ('weft serial', '100x100'): 1,
     ('weft serial', '300x300'): SKIP,
 }
+# The fast programs (milliseconds a generation) run more generations, so
+# their figure is the steady state rather than the first generation's
+# cold start (fresh stacks faulted in: ~20 ms for weft's 10,000 at
+# 100x100, ~3 ms for Go's), which two generations would mostly measure.
+MORE = {}
+for fast in ('go goroutines', 'weft coro'):
+    MORE.update({(fast, '50x50'): 20, (fast, '100x100'): 20,
+                 (fast, '300x300'): 5})
 if args.quick:
+    MORE = {}
     FEWER = {k: v for k, v in FEWER.items() if k[1] != '50x50'}
     FEWER[('py serial', '50x50')] = 1
     FEWER[('weft serial', '50x50')] = 1
@@ -272,7 +281,8 @@ def measure_mode(io, plan, fewer, runs, refs):
     for size, (seed, g) in plan.items():
         r, c = (int(v) for v in size.split('x'))
         for label, group, model in PROGS:
-            gens = fewer.get((label, size), g)
+            gens = fewer.get((label, size),
+                             MORE.get((label, size), g) if io == 'sleep' else g)
             rec = {'prog': label, 'group': group, 'model': model, 'size': size,
                    'rows': r, 'cols': c, 'cells': r * c, 'seed': seed,
                    'generations': gens, 'full_generations': g, 'io': io,
@@ -404,6 +414,8 @@ def report(io, runs):
                     txt += ' (%.2g×)' % (a / r['sec_per_gen'])
                 if r['generations'] < r['full_generations']:
                     txt += ' †'
+                elif r['generations'] > r['full_generations']:
+                    txt += ' ‡'
                 if r.get('estimated'):
                     txt += ' (estimated)'
                 row.append(txt)
@@ -423,6 +435,9 @@ def report(io, runs):
                       r['generations'], r['full_generations'])
                       for r in runs if r['status'] == 'ok'
                       and r['generations'] < r['full_generations']})
+    longer = sorted({'%s at %s: %d' % (r['prog'], r['size'], r['generations'])
+                     for r in runs if r['status'] == 'ok'
+                     and r['generations'] > r['full_generations']})
     checked = [r for r in runs if r['status'] in ('ok', 'mismatch')
                and not r.get('unchecked')]
     unchecked = [r for r in runs if r['status'] == 'ok' and r.get('unchecked')]
@@ -445,6 +460,11 @@ def report(io, runs):
           head, '|' + '---|' * (len(size_list) + 1)] + rows_md + ['']
     if sampled:
         md.append('† sampled: ' + '; '.join(sampled) + '.')
+        md.append('')
+    if longer:
+        md.append('‡ more generations, so the figure is the steady state and '
+                  'not mostly the first generation\'s cold start: ' +
+                  '; '.join(longer) + '.')
         md.append('')
     if unchecked:
         agree += ('; %d runs printed no final grid and are not checked (%s)'
