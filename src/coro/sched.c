@@ -193,6 +193,31 @@ static struct weft__coro *dq_take(struct weft__sched *s)
 	return c;
 }
 
+/*
+ * A drained deque that had grown past DQ_KEEP slots gives its ring back
+ * (the owner, between starts): a burst of a million spawns leaves no
+ * 8 MB ring behind once they have all started.
+ */
+#define DQ_KEEP 4096
+
+static void dq_shrink(struct weft__sched *s)
+{
+	struct weft__coro **q = NULL;
+
+	if (s->dq_cap <= DQ_KEEP ||
+	    atomic_load_explicit(&s->dq_len, memory_order_relaxed))
+		return;
+	weft__spin_lock(&s->dq_lock);
+	if (!atomic_load_explicit(&s->dq_len, memory_order_relaxed)) {
+		q = s->dq;
+		s->dq = NULL;
+		s->dq_cap = 0;
+		s->dq_tail = 0;
+	}
+	weft__spin_unlock(&s->dq_lock);
+	free(q);
+}
+
 #define STEAL_MAX 128
 
 /* A thief: up to half of v's oldest (at most STEAL_MAX) into out. */
@@ -500,6 +525,7 @@ void weft__sched_run(struct weft__sched *s)
 			run_one(s, c);
 		for (unsigned k = 0; k < START_BATCH && (c = dq_take(s)); k++)
 			weft__sched_start(s, c);
+		dq_shrink(s);
 		if (!s->rq_len &&
 		    !atomic_load_explicit(&s->dq_len, memory_order_relaxed) &&
 		    (c = steal(s)))
