@@ -161,6 +161,17 @@ static void model_checks(void **state)
 	weft__timers_free(&l);
 }
 
+/* An empty loop and m disarmed timers, fired() watching them. */
+static void fresh(struct weft__loop *l, struct tm *ms, int m)
+{
+	memset(l, 0, sizeof(*l));
+	memset(ms, 0, (size_t)m * sizeof(*ms));
+	cur = l;
+	last_fired = NULL;
+	for (int i = 0; i < m; i++)
+		weft__timer_init(&ms[i].t, fired);
+}
+
 /* A disarmed timer in the middle of the run never fires; compaction. */
 static void run_disarm_middle(void **state)
 {
@@ -169,14 +180,9 @@ static void run_disarm_middle(void **state)
 	static struct tm ms[M];
 
 	(void)state;
-	memset(&l, 0, sizeof(l));
-	memset(ms, 0, sizeof(ms));
-	cur = &l;
-	last_fired = NULL;
-	for (int i = 0; i < M; i++) {
-		weft__timer_init(&ms[i].t, fired);
+	fresh(&l, ms, M);
+	for (int i = 0; i < M; i++)
 		arm(&l, &ms[i], 100 + i);
-	}
 	assert_int_equal(l.timers.nheap, 0); /* all in order: one run */
 	assert_int_equal(l.timers.run[0].len, M);
 	for (int i = 1; i < M - 1; i += 3) {
@@ -211,14 +217,9 @@ static void two_lengths_two_runs(void **state)
 	static struct tm ms[M];
 
 	(void)state;
-	memset(&l, 0, sizeof(l));
-	memset(ms, 0, sizeof(ms));
-	cur = &l;
-	last_fired = NULL;
-	for (int i = 0; i < M; i++) {
-		weft__timer_init(&ms[i].t, fired);
+	fresh(&l, ms, M);
+	for (int i = 0; i < M; i++)
 		arm(&l, &ms[i], i + (i % 2 ? 10000000 : 1000000));
-	}
 	assert_int_equal(l.timers.nheap, 0);
 	assert_int_equal(l.timers.run[0].len + l.timers.run[1].len, M);
 	assert_true(l.timers.run[1].len >= M / 2 - 1);
