@@ -204,8 +204,7 @@ static void dq_shrink(struct weft__sched *s)
 {
 	struct weft__coro **q = NULL;
 
-	if (s->dq_cap <= DQ_KEEP ||
-	    atomic_load_explicit(&s->dq_len, memory_order_relaxed))
+	if (atomic_load_explicit(&s->dq_len, memory_order_relaxed))
 		return;
 	weft__spin_lock(&s->dq_lock);
 	if (!atomic_load_explicit(&s->dq_len, memory_order_relaxed)) {
@@ -525,7 +524,8 @@ void weft__sched_run(struct weft__sched *s)
 			run_one(s, c);
 		for (unsigned k = 0; k < START_BATCH && (c = dq_take(s)); k++)
 			weft__sched_start(s, c);
-		dq_shrink(s);
+		if (s->dq_cap > DQ_KEEP)
+			dq_shrink(s);
 		if (!s->rq_len &&
 		    !atomic_load_explicit(&s->dq_len, memory_order_relaxed) &&
 		    (c = steal(s)))
