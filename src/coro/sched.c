@@ -4,10 +4,11 @@
  *
  * One iteration of a scheduler: take the inbox (coroutines woken from
  * other threads), resume every coroutine that was ready when the
- * iteration began (FIFO; seeded mode picks at random), start one
- * coroutine from the unstarted deque (or steal one when idle), then poll
- * the loop: without blocking while anything is runnable, else sleep in
- * epoll until an fd, a timer, a post or new work wakes it.
+ * iteration began (FIFO; seeded mode picks at random), start up to
+ * START_BATCH coroutines from the unstarted deque (or steal a batch when
+ * idle), then poll the loop: without blocking while anything is runnable,
+ * else — after a short spin while another loop is busy — sleep in epoll
+ * until an fd, a timer, a post or new work wakes it.
  */
 #include "coro/sched.h"
 
