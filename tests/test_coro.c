@@ -890,11 +890,16 @@ static int fan_main(void *arg, void **res)
 		weft_group *g;
 
 		CKEQ(weft_group_new(&g, flags), 0);
-		for (uintptr_t i = 0; i < FAN_N; i++)
-			CKEQ(weft_group_spawn(g, NULL, fan_child,
-					      V(i + (failing ? FAN_N : 0)),
-					      &small),
-			     0);
+		for (uintptr_t i = 0; i < FAN_N; i++) {
+			int rc = weft_group_spawn(g, NULL, fan_child,
+						  V(i + (failing ? FAN_N : 0)),
+						  &small);
+
+			/* The failing child may end the round early. */
+			if (failing && rc == -ECANCELED)
+				break;
+			CKEQ(rc, 0);
+		}
 		CKEQ(weft_group_wait(g, WEFT_FOREVER), failing ? -EIO : 0);
 		CKEQ(weft_group_free(g), failing ? -EIO : 0);
 		for (int i = 0; i < FAN_N; i++) {

@@ -167,6 +167,19 @@ for g in 0 1 2 3; do
 done
 grep -q -- "-\*\*\*-" "$tmp/w" || fail "--watch: the blinker's horizontal phase is not drawn"
 
+# 6b. The progress line: on a terminal, a run past its first second shows
+#     "MODEL: generation g/N done, t s" on stderr (then clears it); with
+#     stderr not a terminal, never. A serial 6x6 run sleeping 50 ms a cell
+#     takes about 1.8 s a generation.
+"$pty" "$life" --model serial --size 6x6 --io sleep:50ms --generations 1 \
+	>"$tmp/p" 2>&1 || fail "progress: exit $?"
+grep -q 'serial: generation [01]/1 done, [0-9.]* s' "$tmp/p" ||
+	fail "progress: no progress line on a terminal: $(od -c "$tmp/p" | head -20)"
+"$life" --model serial --size 6x6 --io sleep:50ms --generations 1 \
+	>"$tmp/p" 2>"$tmp/perr" || fail "progress off a terminal: exit $?"
+grep -q 'generation [01]/1 done' "$tmp/perr" "$tmp/p" &&
+	fail "progress: a progress line without a terminal"
+
 # 7. --serve: the rules server alone. A bad address, or one that cannot
 #    be listened on, exits 2 with one line; a served instance answers every
 #    model's round trips (--check on a random grid), and stops by itself,
