@@ -225,6 +225,16 @@ static int coro_task(void *arg, void **result)
 	return c->fn(c->arg, result);
 }
 
+void weft__coro_init_started(struct weft__coro *c)
+{
+	c->inbox.next = NULL;
+	c->next = c->prev = NULL;
+	atomic_init(&c->lock, 0);
+	atomic_init(&c->cancelled, false);
+	c->waiter = NULL;
+	weft__timer_init(&c->timer, timer_fired);
+}
+
 int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 		     void *arg, const weft_coro_opts *opts, bool main,
 		     struct weft_group *g)
@@ -259,14 +269,19 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 		weft__stack_put(&st);
 		return -ENOMEM;
 	}
-	memset(c, 0, sizeof(*c));
+	/* The spawner's half only (sched.h); weft__coro_init_started the rest. */
 	c->stack = st;
 	c->rt = rt;
 	c->f = f;
 	c->fn = fn;
 	c->arg = arg;
+	c->sched = NULL;
+	c->group = NULL;
+	c->gnext = c->gprev = NULL;
+	c->gcancel_sent = false;
+	c->queued = false;
+	c->wake_pending = false;
 	c->main = main;
-	weft__timer_init(&c->timer, timer_fired);
 	if (g && (rc = weft__group_adopt(g, c)))
 		goto undo;
 	weft__sched_count(&s->spawned);

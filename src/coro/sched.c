@@ -411,12 +411,13 @@ void weft__sched_start(struct weft__sched *s, struct weft__coro *c)
 {
 	size_t rec = (sizeof(*c) + 63) & ~(size_t)63;
 
+	/* Before the claim: a RUNNING future's canceller reaches c->lock. */
+	weft__coro_init_started(c);
 	if (atomic_load(&s->rt->stopping) || !weft__future_claim(c->f)) {
 		discard(c);
 		return;
 	}
 	c->sched = s;
-	c->prev = NULL;
 	c->next = s->started;
 	if (s->started)
 		s->started->prev = c;

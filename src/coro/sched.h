@@ -34,27 +34,36 @@
 struct weft__sched;
 struct weft__runtime;
 
+/*
+ * Two halves, two cache lines each. The first is initialised by the loop
+ * that starts the coroutine (weft__sched_start), on its own core; the
+ * second by the spawner. A burst of spawns by one coroutine — a
+ * generation of weft-life's cells — is serial, and the stacks it reuses
+ * were often last written by another loop: each line the spawner writes
+ * is a cache miss on its path, so it writes only the two it must.
+ */
 struct weft__coro {
+	/* the starting loop's half */
 	struct weft__fiber fiber;
-	struct weft__stack stack;
-	struct weft__sched *sched; /* its loop; NULL until started */
-	struct weft__runtime *rt;
-	weft_future *f; /* its task is coro_task(c): fn(arg, result) */
-	weft_task_fn *fn;
-	void *arg;
 	struct weft__inbox_node inbox;	/* posted by a cross-thread kick */
 	struct weft__coro *next, *prev; /* the started list */
 	_Atomic uint32_t lock;		/* cancelled + waiter vs cancellers */
 	_Atomic bool cancelled;
 	struct weft__waiter *waiter; /* the wait in progress (lock) */
 	struct weft__timer timer;    /* the wait's deadline */
-	bool queued;		     /* on the run queue (loop thread) */
+	/* the spawner's half */
+	_Alignas(64) struct weft__stack stack;
+	struct weft__runtime *rt;
+	weft_future *f; /* its task is coro_task(c): fn(arg, result) */
+	weft_task_fn *fn;
+	void *arg;
+	struct weft__sched *sched;	  /* its loop; NULL until started */
+	struct weft_group *group;	  /* weft_group_spawn's child: its */
+	struct weft__coro *gnext, *gprev; /* group, links there (its lock) */
+	bool gcancel_sent;		  /* idem */
+	bool queued;			  /* on a run queue (loop thread) */
 	bool wake_pending; /* kicked while queued by a yield (loop thread) */
 	bool main;	   /* weft_run's main coroutine */
-	/* weft_group_spawn's child: its group and its links there */
-	struct weft_group *group;
-	struct weft__coro *gnext, *gprev; /* the group's lock */
-	bool gcancel_sent;		  /* idem */
 };
 
 struct weft__sched {
@@ -145,6 +154,8 @@ void weft__sched_count(_Atomic uint64_t *n);
 void weft__coro_cancel(struct weft__coro *c);
 /* The scheduler: run loop s until the runtime has stopped. */
 void weft__sched_run(struct weft__sched *s);
+/* The starting loop's half of c's record (before it can be cancelled). */
+void weft__coro_init_started(struct weft__coro *c);
 /* Start the coroutine c on s (loop thread): claim, make its fiber, run. */
 void weft__sched_start(struct weft__sched *s, struct weft__coro *c);
 

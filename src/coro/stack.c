@@ -8,7 +8,7 @@
  * PACKED: carved side by side, at a bump pointer, from process-wide
  * regions of WEFT__STACK_REGION bytes (one MAP_NORESERVE mapping each; a
  * stack bigger than that gets a region of its own). Sizes are rounded up
- * to 16 bytes. Regions are never unmapped: a PACKED stack that leaves a
+ * to 64 bytes (so every stack's top is cache-line aligned). Regions are never unmapped: a PACKED stack that leaves a
  * thread's cache goes to a process-wide free list of its size, which any
  * thread's get() draws from before carving; its pages are handed back
  * with madvise(MADV_DONTNEED) when the cache is drained (thread exit,
@@ -369,7 +369,7 @@ int weft__stack_get(struct weft__stack *s, size_t size, int kind)
 
 		size = (size + pg - 1) & ~(pg - 1);
 	} else if (kind == WEFT__STACK_PACKED) {
-		size = (size + 15) & ~(size_t)15;
+		size = (size + 63) & ~(size_t)63;
 	} else {
 		return -EINVAL;
 	}

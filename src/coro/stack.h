@@ -28,7 +28,7 @@ enum { WEFT__STACK_GUARDED = 0, WEFT__STACK_PACKED = 1 };
 
 struct weft__stack {
 	void *lo;    /* lowest usable byte */
-	size_t size; /* usable bytes, >= what was asked, 16-byte multiple */
+	size_t size; /* usable bytes, >= what was asked, 64-byte multiple */
 	int kind;
 	void *link; /* the pool's own use while cached */
 };
