@@ -233,6 +233,8 @@ void weft__coro_init_started(struct weft__coro *c)
 	atomic_init(&c->cancelled, false);
 	c->waiter = NULL;
 	weft__timer_init(&c->timer, timer_fired);
+	c->gnext = c->gprev = NULL;
+	c->gcancel_sent = false;
 }
 
 int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
@@ -277,8 +279,6 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 	c->arg = arg;
 	c->sched = NULL;
 	c->group = NULL;
-	c->gnext = c->gprev = NULL;
-	c->gcancel_sent = false;
 	c->queued = false;
 	c->wake_pending = false;
 	c->main = main;

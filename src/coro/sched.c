@@ -413,10 +413,13 @@ void weft__sched_start(struct weft__sched *s, struct weft__coro *c)
 
 	/* Before the claim: a RUNNING future's canceller reaches c->lock. */
 	weft__coro_init_started(c);
-	if (atomic_load(&s->rt->stopping) || !weft__future_claim(c->f)) {
+	if (atomic_load(&s->rt->stopping) ||
+	    (c->group && !weft__group_admit(c)) || !weft__future_claim(c->f)) {
 		discard(c);
 		return;
 	}
+	if (c->group)
+		weft__group_link(s, c);
 	c->sched = s;
 	c->next = s->started;
 	if (s->started)

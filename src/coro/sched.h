@@ -51,17 +51,18 @@ struct weft__coro {
 	_Atomic bool cancelled;
 	struct weft__waiter *waiter; /* the wait in progress (lock) */
 	struct weft__timer timer;    /* the wait's deadline */
+	/* a group child, started: its links in its loop's shard (its lock) */
+	struct weft__coro *gnext, *gprev;
+	bool gcancel_sent; /* idem */
 	/* the spawner's half */
 	_Alignas(64) struct weft__stack stack;
 	struct weft__runtime *rt;
 	weft_future *f; /* its task is coro_task(c): fn(arg, result) */
 	weft_task_fn *fn;
 	void *arg;
-	struct weft__sched *sched;	  /* its loop; NULL until started */
-	struct weft_group *group;	  /* weft_group_spawn's child: its */
-	struct weft__coro *gnext, *gprev; /* group, links there (its lock) */
-	bool gcancel_sent;		  /* idem */
-	bool queued;			  /* on a run queue (loop thread) */
+	struct weft__sched *sched; /* its loop; NULL until started */
+	struct weft_group *group;  /* weft_group_spawn's child: its group */
+	bool queued;		   /* on a run queue (loop thread) */
 	bool wake_pending; /* kicked while queued by a yield (loop thread) */
 	bool main;	   /* weft_run's main coroutine */
 };
@@ -136,12 +137,18 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 		     struct weft_group *g);
 /*
  * Group bookkeeping lives in the child's record, so a group child costs
- * no allocation. adopt: link c into g (0, or -ECANCELED: g is cancelled).
- * child_done: c has ended with rc (run, or discarded unstarted: then
- * -ECANCELED); called before c's future reference is dropped, since a
- * canceller may retain c->f while c is linked.
+ * no allocation (group.c).
+ *   adopt      the spawner counts c in g: 0, or -ECANCELED (g cancelled).
+ *   admit      loop s is about to claim c: false if g was cancelled (c
+ *              must not run; its future is cancelled).
+ *   link       s claimed c: it goes on s's shard of g's child list.
+ *   child_done c has ended with rc (run, or discarded unstarted: then
+ *              -ECANCELED), before its future reference is dropped (a
+ *              canceller may retain c->f while c is linked).
  */
 int weft__group_adopt(struct weft_group *g, struct weft__coro *c);
+bool weft__group_admit(struct weft__coro *c);
+void weft__group_link(struct weft__sched *s, struct weft__coro *c);
 void weft__group_child_done(struct weft__coro *c, int rc);
 /*
  * A new coroutine for loop s: on its unstarted deque (seeded mode: its run
