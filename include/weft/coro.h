@@ -198,7 +198,11 @@ WEFT_API int weft_group_spawn(weft_group *g, weft_future **fp, weft_task_fn *fn,
  */
 WEFT_API int weft_group_wait(weft_group *g, int64_t deadline);
 
-/* Cancel every child, running or not (returns at once). NULL: nothing. */
+/*
+ * Cancel every child, running or not (returns at once): a running child's
+ * blocking calls return -ECANCELED; one not yet started never runs (its
+ * loop cancels its future when it reaches it). NULL: nothing.
+ */
 WEFT_API void weft_group_cancel(weft_group *g);
 
 /*
