@@ -434,7 +434,8 @@ static int default_run(void)
 			else if (models[m] == &life_model_coro)
 				snprintf(x->note, sizeof(x->note),
 					 "10000 coroutines per generation "
-					 "on %d loops",
+					 "on %d loops (the first generation "
+					 "faults in their stacks)",
 					 cores);
 			else
 				snprintf(x->note, sizeof(x->note),
