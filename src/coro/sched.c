@@ -160,10 +160,17 @@ int weft__sched_push_new(struct weft__sched *s, struct weft__coro *c)
 		return -ENOMEM;
 	}
 	DQ_AT(s, len) = c;
-	atomic_store_explicit(&s->dq_len, len + 1, memory_order_relaxed);
+	/*
+	 * seq_cst, with the load of idle below: the Dekker pair with a loop
+	 * going to sleep (idle++, sleeping = 1, then has_work() reads
+	 * dq_len). Either it sees this coroutine or this sees it asleep and
+	 * wakes it — a loop whose own thread is busy in user code must not
+	 * leave new work unstolen.
+	 */
+	atomic_store(&s->dq_len, len + 1);
 	weft__spin_unlock(&s->dq_lock);
 	/* Work for an idle loop: wake one (its notify is coalesced). */
-	if (len > 0 && atomic_load_explicit(&rt->idle, memory_order_relaxed)) {
+	if (len > 0 && atomic_load(&rt->idle)) {
 		for (unsigned i = 0; i < rt->nloops; i++) {
 			if (&rt->loops[i] != s &&
 			    atomic_load(&rt->loops[i].loop.sleeping)) {
