@@ -177,7 +177,11 @@ enum {
 	WEFT_GROUP_CANCEL_ON_ERROR = 1,
 };
 
-/* A new empty group: 0, -EINVAL, -ENOMEM. Usable from threads too. */
+/*
+ * A new empty group in *gp: 0, -EINVAL (NULL gp, unknown flags), -ENOMEM.
+ * The caller owns it and ends it with weft_group_free, once. Usable from
+ * threads too.
+ */
 WEFT_API int weft_group_new(weft_group **gp, unsigned flags);
 
 /*

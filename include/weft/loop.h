@@ -2,7 +2,7 @@
  * weft/loop.h — fd readiness and socket I/O that suspends a coroutine and
  * blocks a thread (the asyncio streams' and Go net's job, as plain calls).
  *
- * Each thread running weft_run() has an epoll loop with a timer heap; a
+ * Each thread running weft_run() has an epoll loop with its timers; a
  * coroutine waiting for an fd is parked on its loop's epoll and its loop
  * runs the others meanwhile. The same calls from a plain thread wait in
  * poll(). Every call takes a deadline (weft/base.h) and returns a negative
@@ -62,12 +62,16 @@ WEFT_API ssize_t weft_send(int fd, const void *buf, size_t n, int flags,
 WEFT_API ssize_t weft_write_all(int fd, const void *buf, size_t n, size_t *done,
 				int64_t deadline);
 
-/* socket(2), always SOCK_NONBLOCK | SOCK_CLOEXEC: an fd or -errno. */
+/*
+ * socket(2), always SOCK_NONBLOCK | SOCK_CLOEXEC: an fd (the caller's to
+ * close) or -errno.
+ */
 WEFT_API int weft_socket(int domain, int type, int protocol);
 
 /*
  * accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC on the new fd, waiting for
- * a connection: the fd or -errno. addr/len may be NULL.
+ * a connection: the fd (the caller's to close) or -errno, -ETIMEDOUT,
+ * -ECANCELED. addr/len may be NULL.
  */
 WEFT_API int weft_accept(int fd, struct sockaddr *addr, socklen_t *len,
 			 int64_t deadline);

@@ -20,11 +20,6 @@
 
 #include "weft/base.h"
 
-static bool settle_waiter(struct weft__waiter *w, uint32_t to)
-{
-	return weft__waiter_settle(w, to, NULL);
-}
-
 /* ---- park hooks ---- */
 
 static void timer_fired(struct weft__timer *t)
@@ -34,7 +29,7 @@ static void timer_fired(struct weft__timer *t)
 				      offsetof(struct weft__coro, timer));
 
 	/* Lost the race to a waker or canceller: they make c runnable. */
-	if (c->waiter && settle_waiter(c->waiter, WEFT__TIMEDOUT))
+	if (c->waiter && weft__waiter_settle(c->waiter, WEFT__TIMEDOUT, NULL))
 		weft__coro_ready(c);
 }
 
@@ -56,7 +51,7 @@ static void coro_wait(struct weft__waiter *w, int64_t deadline)
 	 * on the loop's next poll. One clock read fewer per wait.
 	 */
 	if (weft__expired_at(deadline, weft__loop_now(&c->sched->loop))) {
-		if (settle_waiter(w, WEFT__TIMEDOUT))
+		if (weft__waiter_settle(w, WEFT__TIMEDOUT, NULL))
 			return;
 		weft__coro_suspend(c); /* woken meanwhile: take its kick */
 		return;
@@ -64,7 +59,7 @@ static void coro_wait(struct weft__waiter *w, int64_t deadline)
 	weft__spin_lock(&c->lock);
 	if (!w->shielded &&
 	    atomic_load_explicit(&c->cancelled, memory_order_relaxed)) {
-		bool mine = settle_waiter(w, WEFT__CANCELED);
+		bool mine = weft__waiter_settle(w, WEFT__CANCELED, NULL);
 
 		weft__spin_unlock(&c->lock);
 		if (!mine)
@@ -75,7 +70,7 @@ static void coro_wait(struct weft__waiter *w, int64_t deadline)
 	weft__spin_unlock(&c->lock);
 	if (!weft__forever(deadline) &&
 	    weft__timer_arm(&c->sched->loop, &c->timer, deadline) &&
-	    settle_waiter(w, WEFT__TIMEDOUT)) {
+	    weft__waiter_settle(w, WEFT__TIMEDOUT, NULL)) {
 		/* No memory for the timer: time out now rather than hang. */
 	} else {
 		weft__park_note_sleeper(1);
@@ -107,7 +102,7 @@ void weft__coro_cancel(struct weft__coro *c)
 	weft__spin_lock(&c->lock);
 	atomic_store(&c->cancelled, true);
 	if (c->waiter && !c->waiter->shielded)
-		won = settle_waiter(c->waiter, WEFT__CANCELED);
+		won = weft__waiter_settle(c->waiter, WEFT__CANCELED, NULL);
 	weft__spin_unlock(&c->lock);
 	/* c cannot resume before this: nobody else won its waiter. */
 	if (won)
@@ -133,7 +128,7 @@ static void fd_ready(struct weft__fdrec *r, uint32_t ev)
 	fw->pfd->revents |= (short)(ev & (uint32_t)(unsigned short)want);
 	if (fw->pfd->revents == 0)
 		fw->pfd->revents = POLLERR;
-	if (settle_waiter(fw->w, WEFT__WOKEN))
+	if (weft__waiter_settle(fw->w, WEFT__WOKEN, NULL))
 		weft__coro_ready(fw->c);
 }
 
@@ -242,7 +237,7 @@ int weft__coro_spawn(struct weft__sched *s, weft_future **fp, weft_task_fn *fn,
 		     struct weft_group *g)
 {
 	struct weft__runtime *rt = s->rt;
-	size_t rec = (sizeof(struct weft__coro) + 63) & ~(size_t)63;
+	size_t rec = sizeof(struct weft__coro);
 	size_t size = opts && opts->stack_size ? opts->stack_size
 					       : rt->stack_size;
 	int kind = opts && opts->stack_kind ? opts->stack_kind : rt->stack_kind;

@@ -416,7 +416,7 @@ static void discard(struct weft__coro *c)
 
 void weft__sched_start(struct weft__sched *s, struct weft__coro *c)
 {
-	size_t rec = (sizeof(*c) + 63) & ~(size_t)63;
+	size_t rec = sizeof(*c);
 
 	/* Before the claim: a RUNNING future's canceller reaches c->lock. */
 	weft__coro_init_started(c);
@@ -481,22 +481,20 @@ static bool has_work(void *arg)
  * loop a sleep and a wake-up, for every batch it steals). All loops
  * idle: sleep at once. True: there is work after all.
  */
-#ifndef IDLE_SPINS
 #define IDLE_SPINS 2000 /* pauses: about 10-50 us */
-#endif
 #define IDLE_SPIN_WINDOW (200 * WEFT_USEC)
 
 static bool idle_spin(struct weft__sched *s)
 {
 	struct weft__runtime *rt = s->rt;
-
-	int64_t next = weft__loop_next_timer(&s->loop);
+	int64_t next;
 
 	if (rt->nloops < 2 ||
 	    atomic_load_explicit(&rt->idle, memory_order_relaxed) + 1 >=
 		    rt->nloops)
 		return false;
 	/* Nor while an fd or a timer due soon could need this loop. */
+	next = weft__loop_next_timer(&s->loop);
 	if (s->loop.fd_waits ||
 	    (next >= 0 && next - weft_now() < IDLE_SPIN_WINDOW))
 		return false;
@@ -568,8 +566,7 @@ static void *loop_thread(void *arg)
 static void cancel_running(struct weft__executor *ex, weft_future *f)
 {
 	(void)ex;
-	weft__coro_cancel(
-		f->arg); /* a coroutine's future's arg is its record */
+	weft__coro_cancel(f->arg); /* a coroutine future's arg: its record */
 }
 
 static unsigned default_loops(void)

@@ -67,6 +67,11 @@ struct weft__coro {
 	bool main;	   /* weft_run's main coroutine */
 };
 
+/* Each half is two lines; the record is a whole number of them. */
+_Static_assert(sizeof(struct weft__coro) % 64 == 0 &&
+		       sizeof(struct weft__coro) <= 256,
+	       "a coroutine record is at most four cache lines");
+
 struct weft__sched {
 	struct weft__loop loop;
 	struct weft__fiber main; /* the loop thread's own context */

@@ -8,21 +8,24 @@
  * PACKED: carved side by side, at a bump pointer, from process-wide
  * regions of WEFT__STACK_REGION bytes (one MAP_NORESERVE mapping each; a
  * stack bigger than that gets a region of its own). Sizes are rounded up
- * to 64 bytes (so every stack's top is cache-line aligned). Regions are never unmapped: a PACKED stack that leaves a
- * thread's cache goes to a process-wide free list of its size, which any
- * thread's get() draws from before carving; its pages are handed back
- * with madvise(MADV_DONTNEED) when the cache is drained (thread exit,
- * bucket eviction), not when it merely overflows the cache's cap.
+ * to 64 bytes, so every stack's top is cache-line aligned. Regions are
+ * never unmapped: a PACKED stack that leaves a thread's cache goes to a
+ * process-wide free list of its size (alone, or in a whole chain when a
+ * full bucket overflows), which any thread's get() draws from before
+ * carving; its pages are handed back with madvise(MADV_DONTNEED) when
+ * the cache is drained (thread exit, bucket eviction), not when it merely
+ * overflows the cache's cap.
  *
  * The per-thread cache: up to WEFT__STACK_BUCKETS (kind, size) buckets,
  * each a LIFO list of at most a cap of stacks; a new (kind, size) takes
- * over the least recently used bucket, releasing its stacks. The list node lives in the
- * top bytes of the cached stack itself (its hottest page, already
- * resident), so caching allocates nothing and touches no new page; get()
- * and put() of a cached size are a few loads and stores, no syscall. A
- * pthread key's destructor empties the cache when the thread exits:
- * GUARDED stacks are unmapped, PACKED ones go to the free list. (The main
- * thread's cache is left to process exit, as the kernel frees it anyway.)
+ * over the least recently used bucket, releasing its stacks. The list
+ * node lives in the top bytes of the cached stack itself (its hottest
+ * page, already resident), so caching allocates nothing and touches no
+ * new page; get() and put() of a cached size are a few loads and stores,
+ * no syscall. A pthread key's destructor empties the cache when the
+ * thread exits: GUARDED stacks are unmapped, PACKED ones go to the free
+ * list. (The main thread's cache is left to process exit, as the kernel
+ * frees it anyway.)
  *
  * mmap or mprotect failing (no memory, or vm.max_map_count reached) is
  * -ENOMEM; nothing here aborts.
@@ -376,22 +379,22 @@ int weft__stack_get(struct weft__stack *s, size_t size, int kind)
 	s->kind = kind;
 	s->link = NULL;
 	b = bucket_find(size, kind, false);
+	if ((!b || !b->head) && kind == WEFT__STACK_PACKED &&
+	    cache_register()) {
+		/* Empty: refill the bucket with a whole chain, if there is one. */
+		struct node *chain = packed_take_chain(size);
+
+		if (chain) {
+			b = bucket_find(size, kind, true);
+			b->head = chain;
+			b->n = WEFT__STACK_CAP_PACKED;
+		}
+	}
 	if (b && b->head) {
 		struct node *nd = b->head;
 
 		b->head = nd->next;
 		b->n--;
-		s->lo = nd->lo;
-		s->size = size;
-		return 0;
-	}
-	if (kind == WEFT__STACK_PACKED && cache_register() &&
-	    (b = bucket_find(size, kind, true)) &&
-	    (b->head = packed_take_chain(size))) {
-		struct node *nd = b->head;
-
-		b->head = nd->next;
-		b->n = WEFT__STACK_CAP_PACKED - 1;
 		s->lo = nd->lo;
 		s->size = size;
 		return 0;

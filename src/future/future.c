@@ -124,9 +124,12 @@ static void fcache_init(void)
 }
 
 /*
- * The depot: full chains, each linked through its futures' fn (as in the
- * cache), the chains through their first future's arg.
+ * The depot: full chains (CACHE_MAX futures linked through fn, as in the
+ * cache), themselves linked through their first future's arg; at most
+ * DEPOT_MAX of them, beyond which a chain is freed.
  */
+#define DEPOT_MAX 64
+
 static _Atomic uint32_t depot_lock;
 static _Atomic(weft_future *) depot; /* read unlocked only as a hint */
 static unsigned depot_chains;
@@ -136,7 +139,41 @@ uint64_t weft__future_depot_moves(void)
 {
 	return atomic_load_explicit(&depot_moves, memory_order_relaxed);
 }
-#define DEPOT_MAX 64 /* chains kept; beyond, they are freed */
+
+/* A full chain from the depot, or NULL. */
+static weft_future *depot_take(void)
+{
+	weft_future *chain;
+
+	if (!atomic_load_explicit(&depot, memory_order_relaxed))
+		return NULL;
+	weft__spin_lock(&depot_lock);
+	chain = atomic_load_explicit(&depot, memory_order_relaxed);
+	if (chain) {
+		atomic_store_explicit(&depot, chain->arg, memory_order_relaxed);
+		depot_chains--;
+		atomic_fetch_add_explicit(&depot_moves, 1,
+					  memory_order_relaxed);
+	}
+	weft__spin_unlock(&depot_lock);
+	return chain;
+}
+
+/* A full chain to the depot, or freed when the depot is full. */
+static void depot_give(weft_future *chain)
+{
+	weft__spin_lock(&depot_lock);
+	if (depot_chains < DEPOT_MAX) {
+		chain->arg = atomic_load_explicit(&depot, memory_order_relaxed);
+		atomic_store_explicit(&depot, chain, memory_order_relaxed);
+		depot_chains++;
+		atomic_fetch_add_explicit(&depot_moves, 1,
+					  memory_order_relaxed);
+		chain = NULL;
+	}
+	weft__spin_unlock(&depot_lock);
+	chain_free(chain);
+}
 
 /* The thread-exit drain is registered (once): else cache nothing. */
 static bool fcache_register(void)
@@ -155,20 +192,8 @@ static weft_future *future_alloc(void)
 	weft_future *f = fcache.head;
 
 	if (!f && atomic_load_explicit(&depot, memory_order_relaxed) &&
-	    fcache_register()) {
-		weft__spin_lock(&depot_lock);
-		f = atomic_load_explicit(&depot, memory_order_relaxed);
-		if (f) {
-			atomic_store_explicit(&depot, f->arg,
-					      memory_order_relaxed);
-			depot_chains--;
-			atomic_fetch_add_explicit(&depot_moves, 1,
-						  memory_order_relaxed);
-		}
-		weft__spin_unlock(&depot_lock);
-		if (f)
-			fcache.n = CACHE_MAX;
-	}
+	    fcache_register() && (f = depot_take()))
+		fcache.n = CACHE_MAX;
 	if (f) {
 		fcache.head = (weft_future *)(void *)f->fn;
 		fcache.n--;
@@ -185,21 +210,7 @@ static void future_dispose(weft_future *f)
 	}
 	if (fcache.n == CACHE_MAX) {
 		/* Full: the chain goes to the depot, f starts a new one. */
-		weft_future *chain = fcache.head;
-
-		weft__spin_lock(&depot_lock);
-		if (depot_chains < DEPOT_MAX) {
-			chain->arg = atomic_load_explicit(&depot,
-							  memory_order_relaxed);
-			atomic_store_explicit(&depot, chain,
-					      memory_order_relaxed);
-			depot_chains++;
-			chain = NULL;
-			atomic_fetch_add_explicit(&depot_moves, 1,
-						  memory_order_relaxed);
-		}
-		weft__spin_unlock(&depot_lock);
-		chain_free(chain);
+		depot_give(fcache.head);
 		fcache.head = NULL;
 		fcache.n = 0;
 	}

@@ -108,3 +108,13 @@ int life_step_cell(const struct life_io *io, struct life_conn *conn,
 		life_set(next, y, x, next_state);
 	return rc;
 }
+
+int life_advance(struct life_grid *grid, struct life_grid *next, int gen,
+		 life_gen_fn *after, void *arg)
+{
+	struct life_grid t = *grid;
+
+	*grid = *next;
+	*next = t;
+	return after ? after(arg, gen, grid) : 0;
+}

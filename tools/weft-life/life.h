@@ -141,6 +141,14 @@ struct life_model_opts {
 typedef int life_gen_fn(void *arg, int gen, const struct life_grid *g);
 
 /*
+ * End generation gen of every model: *next (just filled) becomes *grid,
+ * the old grid becomes *next for the one after, then after(arg, gen,
+ * grid) if after is not NULL. Its return value, or 0.
+ */
+int life_advance(struct life_grid *grid, struct life_grid *next, int gen,
+		 life_gen_fn *after, void *arg);
+
+/*
  * A model runs `gens` generations of *grid, each a fan-out over every cell
  * (life_step_cell) and a fan-in before the next, and owns whatever it runs
  * on for the whole run (the queue model's workers, the pool, the coroutine

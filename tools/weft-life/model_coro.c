@@ -52,7 +52,7 @@ static int step(void *arg, void **result)
 static int simulate(void *arg, void **result)
 {
 	struct run_args *a = arg;
-	struct life_grid *grid = a->grid, next, t;
+	struct life_grid *grid = a->grid, next;
 	size_t n = (size_t)grid->rows * (size_t)grid->cols;
 	struct cell *cells = calloc(n, sizeof(*cells));
 	const weft_coro_opts copt = { .stack_size = CELL_STACK,
@@ -80,9 +80,7 @@ static int simulate(void *arg, void **result)
 		}
 		if (rc)
 			break;
-		t = *grid, *grid = next, next = t;
-		if (a->after)
-			rc = a->after(a->arg, gen, grid);
+		rc = life_advance(grid, &next, gen, a->after, a->arg);
 	}
 	life_grid_free(&next);
 	free(cells);

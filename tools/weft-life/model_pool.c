@@ -49,7 +49,7 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 	weft_future **fs = calloc(n, sizeof(*fs));
 	struct life_conn *conns = malloc((size_t)nworkers * sizeof(*conns));
 	weft_pool *pool = NULL;
-	struct life_grid next, t;
+	struct life_grid next;
 	int rc = life_grid_init(&next, grid->rows, grid->cols);
 
 	if ((!jobs || !fs || !conns) && rc == 0)
@@ -83,9 +83,7 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 		}
 		if (rc)
 			break;
-		t = *grid, *grid = next, next = t;
-		if (after)
-			rc = after(arg, gen, grid);
+		rc = life_advance(grid, &next, gen, after, arg);
 	}
 	weft_pool_free(pool); /* waits for the workers */
 	for (int i = 0; conns && i < nworkers; i++)

@@ -54,7 +54,7 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 	size_t n = (size_t)grid->rows * (size_t)grid->cols;
 	pthread_t *tids = calloc((size_t)nworkers, sizeof(*tids));
 	struct shared s = { o, NULL, NULL, grid, NULL };
-	struct life_grid next, t;
+	struct life_grid next;
 	int started = 0, rc = life_grid_init(&next, grid->rows, grid->cols);
 
 	if (!tids && rc == 0)
@@ -87,9 +87,7 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 		}
 		if (rc)
 			break;
-		t = *grid, *grid = next, next = t;
-		if (after)
-			rc = after(arg, gen, grid);
+		rc = life_advance(grid, &next, gen, after, arg);
 	}
 	if (s.in_q)
 		weft_queue_close(s.in_q); /* workers drain, then stop */

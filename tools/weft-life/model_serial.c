@@ -8,7 +8,7 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 	       int gens, life_gen_fn *after, void *arg)
 {
 	struct life_conn conn = LIFE_CONN_INIT;
-	struct life_grid next, t;
+	struct life_grid next;
 	int rc = life_grid_init(&next, grid->rows, grid->cols);
 
 	for (int gen = 1; rc == 0 && gen <= gens; gen++) {
@@ -18,9 +18,7 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 						    y, x);
 		if (rc)
 			break;
-		t = *grid, *grid = next, next = t;
-		if (after)
-			rc = after(arg, gen, grid);
+		rc = life_advance(grid, &next, gen, after, arg);
 	}
 	life_conn_close(&conn);
 	life_grid_free(&next);

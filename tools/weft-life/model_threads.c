@@ -49,7 +49,7 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 	size_t n = (size_t)grid->rows * (size_t)grid->cols;
 	struct cell *cells = calloc(n, sizeof(*cells));
 	pthread_t *tids = calloc(n, sizeof(*tids));
-	struct life_grid next, t;
+	struct life_grid next;
 	pthread_attr_t attr;
 	int rc = life_grid_init(&next, grid->rows, grid->cols);
 
@@ -83,9 +83,7 @@ static int run(const struct life_model_opts *o, struct life_grid *grid,
 		}
 		if (rc)
 			break;
-		t = *grid, *grid = next, next = t;
-		if (after)
-			rc = after(arg, gen, grid);
+		rc = life_advance(grid, &next, gen, after, arg);
 	}
 	pthread_attr_destroy(&attr);
 	life_grid_free(&next);
